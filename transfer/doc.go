@@ -1,0 +1,42 @@
+// Package transfer is the data plane of ossfs: it moves bytes over APS's signed
+// S3 URLs as fast as the link allows and never loses or corrupts any. The mount
+// and the CLI read and write objects only through it.
+//
+// # Downloads
+//
+// An Engine keeps one signed download URL per object for its lifetime (one
+// signeds3download per object per URL lifetime, refreshed a quarter-lifetime
+// ahead of expiry and when S3 answers 403; concurrent misses share one call;
+// Prime fetches many with the batch endpoint). A Reader reads ranges of one
+// version of an object: large reads split into RangeSize GETs run concurrently,
+// a body that breaks off resumes from the last byte received, and every response
+// is checked against the version first seen (size, sha1, S3 ETag) so that a
+// replaced object fails with ErrStale instead of mixing two versions. DownloadTo
+// streams a whole object in order with a bounded window and checks its sha1.
+//
+// # Uploads
+//
+// An Upload is one multipart session: parts are handed over as they become
+// complete, URLs are asked for lazily (at most 25 per call, the same uploadKey
+// every time, again when S3 refuses one), PUTs run under the Engine's concurrency
+// limit, the last put of a part number wins, and Complete finalizes with size and
+// eTags. Its State can be saved and resumed in another process within the
+// uploadKey's lifetime. UploadFrom uploads a file section with parts read into a
+// bounded buffer pool, hashing as it reads, and refuses to complete when the
+// source changed size.
+//
+// # Errors and retries
+//
+// The oss client retries transient failures of each request (1xx, 429, 5xx,
+// resets) until response headers arrive. This package adds what spans requests:
+// a new URL after a 403 (MaxURLRefreshes per range or part), resuming a broken
+// body (MaxResumes per range), identity checks (ErrStale), checksums
+// (ErrChecksum), and source checks (ErrSourceChanged).
+//
+// # Concurrency
+//
+// Every type is safe for concurrent use. Lock order: partRecord.putMu, then
+// Upload.fetchMu, then Upload.mu; Reader.mu, then urlCache.mu. No lock is held
+// across a network call except fetchMu (it exists to make concurrent parts share
+// one URL request) and putMu (it orders PUTs of one part number).
+package transfer

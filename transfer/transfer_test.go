@@ -1,0 +1,390 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ossfs/ossfs/emulator"
+	"github.com/ossfs/ossfs/internal/testbytes"
+	"github.com/ossfs/ossfs/oss"
+)
+
+const bucket = "transfer-test"
+
+// env is an Engine over a real client talking to an emulator through httptest,
+// all on one fake clock.
+type env struct {
+	e     *Engine
+	c     *oss.Client
+	emu   *emulator.Server
+	clock *emulator.FakeClock
+}
+
+func newEnv(t *testing.T, mod func(*Options)) *env {
+	t.Helper()
+	clock := emulator.NewFakeClock(time.Now().UTC().Truncate(time.Second))
+	eo := emulator.DefaultOptions()
+	eo.Apps = []emulator.App{{ClientID: "id", ClientSecret: "secret"}}
+	eo.Clock, eo.Quota, eo.FaultSeed = clock, -1, 1
+	srv, err := emulator.New(eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	if err := srv.CreateBucket(bucket, "persistent", "US", "id"); err != nil {
+		t.Fatal(err)
+	}
+	co := oss.DefaultOptions()
+	co.Endpoint, co.ClientID, co.ClientSecret, co.Now = ts.URL, "id", "secret", clock.Now
+	co.Retry.BaseDelay, co.Retry.MaxDelay = time.Millisecond, 10*time.Millisecond
+	c, err := oss.New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.Now, o.RangeSize, o.Concurrency = clock.Now, mib, 4
+	if mod != nil {
+		mod(&o)
+	}
+	e, err := New(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{e: e, c: c, emu: srv, clock: clock}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func sha1Hex(b []byte) string {
+	s := sha1.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
+func (v *env) putDirect(t *testing.T, key string, data []byte) {
+	t.Helper()
+	if err := v.emu.PutObject(bucket, key, data, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReaderRanges(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 1}
+	const size = 5*mib + 123
+	v.putDirect(t, "r", p.Bytes(0, size))
+	r, err := v.e.Open(ctx(t), bucket, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := r.Identity(); id.Size != size || id.SHA1 != p.SHA1(size) {
+		t.Fatalf("identity %+v", id)
+	}
+	for _, rg := range []struct {
+		off   int64
+		n     int
+		wantN int
+	}{
+		{0, 1, 1}, {100, 4096, 4096}, {mib - 10, 20, 20}, {0, size, size}, {3 * mib, 3 * mib, size - 3*mib}, {size - 1, 10, 1},
+	} {
+		buf := make([]byte, rg.n)
+		n, err := r.ReadAt(ctx(t), buf, rg.off)
+		if n != rg.wantN || (n < rg.n) != errors.Is(err, io.EOF) || (err != nil && !errors.Is(err, io.EOF)) {
+			t.Fatalf("ReadAt(%d, %d) = %d, %v", rg.off, rg.n, n, err)
+		}
+		if !bytes.Equal(buf[:n], p.Bytes(rg.off, int64(n))) {
+			t.Fatalf("ReadAt(%d, %d): wrong bytes", rg.off, rg.n)
+		}
+	}
+	if _, err := r.ReadAt(ctx(t), make([]byte, 1), size); !errors.Is(err, io.EOF) {
+		t.Fatalf("read at the end: %v", err)
+	}
+	calls := v.c.Calls()
+	if calls[oss.OpSignedS3Download] != 1 {
+		t.Fatalf("signeds3download calls = %d, want 1 for the URL's lifetime", calls[oss.OpSignedS3Download])
+	}
+	// The whole-object read of 5 MiB + 123 with 1 MiB ranges is 6 GETs; the rest 7.
+	if calls[oss.OpS3Download] != 13 {
+		t.Fatalf("s3.download calls = %d, want 13", calls[oss.OpS3Download])
+	}
+}
+
+func TestReaderRefreshesURLAheadOfExpiry(t *testing.T) {
+	v := newEnv(t, nil)
+	v.putDirect(t, "r", []byte("0123456789"))
+	r, err := v.e.Open(ctx(t), bucket, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	for i := range 4 {
+		if _, err := r.ReadAt(ctx(t), buf, 2); err != nil || string(buf) != "2345" {
+			t.Fatalf("read %d: %q, %v", i, buf, err)
+		}
+		v.clock.Advance(50 * time.Second) // a 2-minute URL is refreshed within its last 30 s
+	}
+	if n := v.c.Calls()[oss.OpSignedS3Download]; n != 2 {
+		t.Fatalf("signeds3download calls = %d over 150 s of 2-minute URLs, want 2", n)
+	}
+}
+
+func TestReaderURLRefusedMidRead(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 2}
+	v.putDirect(t, "r", p.Bytes(0, 3*mib))
+	r, err := v.e.Open(ctx(t), bucket, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.emu.SetFaults([]emulator.FaultRule{{Endpoint: emulator.EndpointS3Download, Every: 1, Times: 2, ExpireURL: true}})
+	buf := make([]byte, 3*mib)
+	if _, err := r.ReadAt(ctx(t), buf, 0); err != nil || !bytes.Equal(buf, p.Bytes(0, 3*mib)) {
+		t.Fatalf("read across refused URLs: %v", err)
+	}
+}
+
+func TestReaderResumesBrokenBodies(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 3}
+	v.putDirect(t, "r", p.Bytes(0, 4*mib))
+	v.emu.SetFaults([]emulator.FaultRule{
+		{Endpoint: emulator.EndpointS3Download, Every: 2, Truncate: 100000},
+		{Endpoint: emulator.EndpointS3Download, Every: 5, Reset: true},
+	})
+	var out bytes.Buffer
+	id, err := v.e.DownloadTo(ctx(t), bucket, "r", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha1Hex(out.Bytes()) != p.SHA1(4*mib) || id.SHA1 != p.SHA1(4*mib) {
+		t.Fatal("downloaded bytes differ")
+	}
+	if n := v.c.Calls()[oss.OpS3Download]; n <= 4 {
+		t.Fatalf("s3.download calls = %d: no body broke", n)
+	}
+}
+
+func TestReaderDetectsReplacement(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next []byte
+	}{
+		{"same size", bytes.Repeat([]byte("b"), 2*mib)},
+		{"other size", bytes.Repeat([]byte("b"), 2*mib+1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newEnv(t, nil)
+			v.putDirect(t, "r", bytes.Repeat([]byte("a"), 2*mib))
+			r, err := v.e.Open(ctx(t), bucket, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 10)
+			if _, err := r.ReadAt(ctx(t), buf, 0); err != nil || string(buf) != "aaaaaaaaaa" {
+				t.Fatalf("first read: %q %v", buf, err)
+			}
+			v.putDirect(t, "r", tc.next)
+			if _, err := r.ReadAt(ctx(t), buf, mib); !errors.Is(err, ErrStale) {
+				t.Fatalf("read after replacement: %v, want ErrStale", err)
+			}
+			v.clock.Advance(5 * time.Minute) // and after a URL refresh too
+			if _, err := r.ReadAt(ctx(t), buf, mib); !errors.Is(err, ErrStale) {
+				t.Fatalf("read after replacement and URL refresh: %v, want ErrStale", err)
+			}
+			r2, err := v.e.Open(ctx(t), bucket, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r2.ReadAt(ctx(t), buf, 0); err != nil || string(buf) != "bbbbbbbbbb" {
+				t.Fatalf("a new reader reads the new version: %q %v", buf, err)
+			}
+		})
+	}
+}
+
+// lyingClient reports a wrong sha1 for every object.
+type lyingClient struct{ *oss.Client }
+
+func (l lyingClient) SignedDownloadURL(ctx context.Context, b, k string, o oss.DownloadURLOptions) (*oss.SignedDownload, error) {
+	sd, err := l.Client.SignedDownloadURL(ctx, b, k, o)
+	if sd != nil {
+		sd.SHA1 = sha1Hex([]byte("something else"))
+	}
+	return sd, err
+}
+
+func TestDownloadToChecksSHA1(t *testing.T) {
+	v := newEnv(t, nil)
+	v.putDirect(t, "r", []byte("payload"))
+	e, err := New(lyingClient{v.c}, v.e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DownloadTo(ctx(t), bucket, "r", io.Discard); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("download with a wrong sha1: %v, want ErrChecksum", err)
+	}
+}
+
+func TestUploadFromSizes(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	p := testbytes.Pattern{Seed: 4}
+	for _, size := range []int64{0, 1, MinPartSize - 1, MinPartSize, MinPartSize + 1, 3*MinPartSize + 7} {
+		key := "u/" + time.Duration(size).String()
+		obj, err := v.e.UploadFrom(ctx(t), bucket, key, io.NewSectionReader(p, 0, size), size, UploadOptions{ContentType: "application/x-test"})
+		if err != nil {
+			t.Fatalf("upload of %d bytes: %v", size, err)
+		}
+		if obj.Size != size || obj.SHA1 != p.SHA1(size) {
+			t.Fatalf("upload of %d bytes: %+v", size, obj)
+		}
+		var out bytes.Buffer
+		if _, err := v.e.DownloadTo(ctx(t), bucket, key, &out); err != nil || sha1Hex(out.Bytes()) != p.SHA1(size) {
+			t.Fatalf("download of %d bytes: %v", size, err)
+		}
+	}
+}
+
+func TestUploadAsksForURLsLazilyIn25s(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	const size = 27 * MinPartSize
+	p := testbytes.Pattern{Seed: 5}
+	if _, err := v.e.UploadFrom(ctx(t), bucket, "many-parts", io.NewSectionReader(p, 0, size), size, UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	calls := v.c.Calls()
+	if calls[oss.OpSignedS3UploadGet] != 2 || calls[oss.OpS3Upload] != 27 || calls[oss.OpSignedS3UploadComplete] != 1 || calls[oss.OpObjectsDetails] != 1 {
+		t.Fatalf("calls for a 27-part upload = %v, want 2 URL requests, 27 PUTs, 1 completion, 1 details", calls)
+	}
+}
+
+func TestUploadURLRefusedMidUpload(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	v.emu.SetFaults([]emulator.FaultRule{{Endpoint: emulator.EndpointS3Upload, After: 1, Every: 1, Times: 1, ExpireURL: true}})
+	p := testbytes.Pattern{Seed: 6}
+	obj, err := v.e.UploadFrom(ctx(t), bucket, "x", io.NewSectionReader(p, 0, 2*MinPartSize), 2*MinPartSize, UploadOptions{})
+	if err != nil || obj.SHA1 != p.SHA1(2*MinPartSize) {
+		t.Fatalf("upload across a refused URL: %+v %v", obj, err)
+	}
+	if n := v.c.Calls()[oss.OpSignedS3UploadGet]; n != 2 {
+		t.Fatalf("signeds3upload calls = %d, want 2", n)
+	}
+}
+
+func TestUploadPartRewrittenLastWins(t *testing.T) {
+	v := newEnv(t, nil)
+	u := v.e.NewUpload(bucket, "rw", UploadOptions{})
+	if err := u.PutPart(ctx(t), 1, bytes.NewReader([]byte("first")), 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.PutPart(ctx(t), 1, bytes.NewReader([]byte("again")), 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Complete(ctx(t), 5, sha1Hex([]byte("again"))); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := v.e.DownloadTo(ctx(t), bucket, "rw", &out); err != nil || out.String() != "again" {
+		t.Fatalf("object holds %q, %v", out.String(), err)
+	}
+}
+
+func TestUploadResumedFromSavedState(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	p := testbytes.Pattern{Seed: 7}
+	const size = 2*MinPartSize + 10
+	u := v.e.NewUpload(bucket, "resumed", UploadOptions{ContentType: "text/x-resumed"})
+	for n := 1; n <= 2; n++ {
+		off := int64(n-1) * MinPartSize
+		if err := u.PutPart(ctx(t), n, io.NewSectionReader(p, off, MinPartSize), MinPartSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved, err := json.Marshal(u.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another engine (a restarted process) finishes it.
+	var st UploadState
+	if err := json.Unmarshal(saved, &st); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := New(v.c, v.e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2 := e2.ResumeUpload(st)
+	if err := u2.PutPart(ctx(t), 3, io.NewSectionReader(p, 2*MinPartSize, 10), 10); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := u2.Complete(ctx(t), size, p.SHA1(size))
+	if err != nil || obj.SHA1 != p.SHA1(size) {
+		t.Fatalf("resumed upload: %+v %v", obj, err)
+	}
+	if n := v.c.Calls()[oss.OpSignedS3UploadGet]; n != 2 {
+		t.Fatalf("signeds3upload calls = %d, want 2 (one per process)", n)
+	}
+}
+
+func TestUploadCompleteRefusesGaps(t *testing.T) {
+	v := newEnv(t, nil)
+	u := v.e.NewUpload(bucket, "gap", UploadOptions{})
+	if err := u.PutPart(ctx(t), 2, bytes.NewReader([]byte("x")), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Complete(ctx(t), 1, ""); !errors.Is(err, ErrUploadIncomplete) {
+		t.Fatalf("completion without part 1: %v", err)
+	}
+}
+
+// growing is a source that holds one byte more than the uploader was told.
+type growing struct{ testbytes.Pattern }
+
+func TestUploadFromSourceChangedSize(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 8}
+	_, err := v.e.UploadFrom(ctx(t), bucket, "grown", growing{p}, 100, UploadOptions{})
+	if !errors.Is(err, ErrSourceChanged) {
+		t.Fatalf("upload of a grown source: %v", err)
+	}
+	short := io.NewSectionReader(p, 0, 50)
+	_, err = v.e.UploadFrom(ctx(t), bucket, "shrunk", short, 100, UploadOptions{})
+	if !errors.Is(err, ErrSourceChanged) {
+		t.Fatalf("upload of a shrunk source: %v", err)
+	}
+	for _, key := range []string{"grown", "shrunk"} {
+		if _, err := v.c.ObjectDetails(ctx(t), bucket, key, oss.DetailsOptions{}); !errors.Is(err, oss.ErrNotFound) {
+			t.Fatalf("%s exists after a refused upload: %v", key, err)
+		}
+	}
+}
+
+func TestPartSizeFor(t *testing.T) {
+	for _, tc := range []struct{ size, base, want int64 }{
+		{0, 8 * mib, 8 * mib},
+		{10 * mib, 0, MinPartSize},
+		{80000 * mib, 8 * mib, 8 * mib},
+		{80000*mib + 1, 8 * mib, 9 * mib},
+		{5 << 40, 8 * mib, 525 * mib},
+	} {
+		got := PartSizeFor(tc.size, tc.base)
+		if got != tc.want {
+			t.Errorf("PartSizeFor(%d, %d) = %d, want %d", tc.size, tc.base, got, tc.want)
+		}
+		if partCount(tc.size, got) > MaxParts {
+			t.Errorf("PartSizeFor(%d) needs %d parts", tc.size, partCount(tc.size, got))
+		}
+	}
+}

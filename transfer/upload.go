@@ -1,0 +1,293 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ossfs/ossfs/oss"
+)
+
+// UploadOptions are what an upload stores with the object, and a hint for sizing.
+type UploadOptions struct {
+	ContentType        string `json:"contentType,omitempty"`
+	ContentDisposition string `json:"contentDisposition,omitempty"`
+	ContentEncoding    string `json:"contentEncoding,omitempty"`
+	CacheControl       string `json:"cacheControl,omitempty"`
+	UserMetadata       string `json:"userMetadata,omitempty"` // JSON object, < 100 bytes
+	// PartsHint is the expected number of parts (0: unknown); URL requests ask
+	// for no more than it.
+	PartsHint int `json:"partsHint,omitempty"`
+}
+
+// PartState is one uploaded part.
+type PartState struct {
+	Number int    `json:"number"`
+	Size   int64  `json:"size"`
+	ETag   string `json:"eTag"`
+}
+
+// UploadState is what it takes to finish an upload in another process: save it,
+// and ResumeUpload it before UploadExpiration.
+type UploadState struct {
+	Bucket           string        `json:"bucket"`
+	Key              string        `json:"key"`
+	UploadKey        string        `json:"uploadKey"`
+	UploadExpiration time.Time     `json:"uploadExpiration"`
+	Parts            []PartState   `json:"parts"`
+	Options          UploadOptions `json:"options"`
+}
+
+// ErrUploadIncomplete reports a completion asked for while parts are missing.
+var ErrUploadIncomplete = errors.New("transfer: upload has missing or undersized parts")
+
+// Upload is one multipart upload session. A writer hands over parts as they
+// become complete (PutPart, concurrently if it likes); the session asks for part
+// URLs lazily, at most 25 per signeds3upload call, with the same uploadKey, and
+// Complete finalizes. A part may be put again: the last put wins. It is safe for
+// concurrent use.
+type Upload struct {
+	e           *Engine
+	bucket, key string
+	opts        UploadOptions
+
+	fetchMu sync.Mutex // serializes URL requests; taken after a putMu, before mu
+
+	mu        sync.Mutex
+	uploadKey string              // guarded by mu
+	uploadExp time.Time           // guarded by mu
+	urls      map[int]partURL     // guarded by mu
+	parts     map[int]*partRecord // guarded by mu
+}
+
+// partURL is a signed URL for one part number.
+type partURL struct {
+	url     string
+	expires time.Time
+}
+
+// partRecord is the state of one part number.
+type partRecord struct {
+	putMu sync.Mutex // serializes PUTs of this part, so the last put is the last PUT
+
+	gen   int       // guarded by Upload.mu: generation of the latest put
+	state PartState // guarded by Upload.mu: the latest finished PUT (ETag "" if none)
+	done  int       // guarded by Upload.mu: generation of state
+}
+
+// NewUpload starts a session; no call is made until the first part.
+func (e *Engine) NewUpload(bucket, key string, opts UploadOptions) *Upload {
+	return &Upload{e: e, bucket: bucket, key: key, opts: opts, urls: map[int]partURL{}, parts: map[int]*partRecord{}}
+}
+
+// ResumeUpload continues a session saved with State.
+func (e *Engine) ResumeUpload(st UploadState) *Upload {
+	u := e.NewUpload(st.Bucket, st.Key, st.Options)
+	u.uploadKey, u.uploadExp = st.UploadKey, st.UploadExpiration
+	for _, p := range st.Parts {
+		u.parts[p.Number] = &partRecord{gen: 1, done: 1, state: p}
+	}
+	return u
+}
+
+// State returns what has to be saved to resume the session elsewhere.
+func (u *Upload) State() UploadState {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	st := UploadState{Bucket: u.bucket, Key: u.key, UploadKey: u.uploadKey, UploadExpiration: u.uploadExp, Options: u.opts}
+	for _, p := range u.parts {
+		if p.state.ETag != "" {
+			st.Parts = append(st.Parts, p.state)
+		}
+	}
+	sort.Slice(st.Parts, func(i, j int) bool { return st.Parts[i].Number < st.Parts[j].Number })
+	return st
+}
+
+// PutPart uploads part number (1-based) from src, which must stay readable until
+// PutPart returns (it is re-read on retries). It waits for a concurrency token.
+func (u *Upload) PutPart(ctx context.Context, number int, src io.ReaderAt, size int64) error {
+	if number < 1 || number > MaxParts {
+		return fmt.Errorf("transfer: part number %d is outside 1..%d", number, MaxParts)
+	}
+	rec, gen := u.newGeneration(number)
+	rec.putMu.Lock()
+	defer rec.putMu.Unlock()
+	if u.superseded(rec, gen) {
+		return nil // a later put of this part has been or will be sent
+	}
+	eTag, err := u.put(ctx, number, src, size)
+	if err != nil {
+		return fmt.Errorf("upload %q part %d: %w", u.key, number, err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if gen >= rec.done {
+		rec.state, rec.done = PartState{Number: number, Size: size, ETag: eTag}, gen
+	}
+	return nil
+}
+
+func (u *Upload) newGeneration(number int) (*partRecord, int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	rec := u.parts[number]
+	if rec == nil {
+		rec = &partRecord{}
+		u.parts[number] = rec
+	}
+	rec.gen++
+	return rec, rec.gen
+}
+
+func (u *Upload) superseded(rec *partRecord, gen int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return rec.gen > gen
+}
+
+// put PUTs one part, fetching URLs when it has none or S3 refused the one it had.
+func (u *Upload) put(ctx context.Context, number int, src io.ReaderAt, size int64) (string, error) {
+	for refresh := 0; ; refresh++ {
+		url, err := u.partURL(ctx, number)
+		if err != nil {
+			return "", err
+		}
+		if err := u.e.acquire(ctx); err != nil {
+			return "", err
+		}
+		eTag, err := u.e.c.UploadPart(ctx, url, src, size)
+		u.e.release()
+		if errors.Is(err, oss.ErrURLExpired) && refresh < u.e.opts.MaxURLRefreshes {
+			u.dropURL(number, url)
+			continue
+		}
+		return eTag, err
+	}
+}
+
+// partURL returns a URL for the part that is not about to expire, asking for a
+// batch of URLs from this part on when needed.
+func (u *Upload) partURL(ctx context.Context, number int) (string, error) {
+	if url, ok := u.cachedURL(number); ok {
+		return url, nil
+	}
+	u.fetchMu.Lock()
+	defer u.fetchMu.Unlock()
+	if url, ok := u.cachedURL(number); ok { // fetched while we waited
+		return url, nil
+	}
+	u.mu.Lock()
+	uploadKey, count := u.uploadKey, maxURLsPerRequest
+	if u.opts.PartsHint >= number {
+		count = min(count, u.opts.PartsHint-number+1)
+	}
+	u.mu.Unlock()
+	su, err := u.e.c.SignedUploadURLs(ctx, u.bucket, u.key, oss.UploadURLOptions{Parts: count, FirstPart: number, UploadKey: uploadKey, Minutes: u.e.opts.URLMinutes})
+	if err != nil {
+		return "", err
+	}
+	if len(su.URLs) == 0 {
+		return "", fmt.Errorf("transfer: signeds3upload for %q answered no URL", u.key)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if uploadKey != "" && su.UploadKey != uploadKey {
+		return "", fmt.Errorf("transfer: signeds3upload for %q answered another uploadKey", u.key)
+	}
+	u.uploadKey, u.uploadExp = su.UploadKey, su.UploadExpiration
+	expires := su.URLExpiration
+	if expires.IsZero() {
+		expires = u.e.opts.Now().Add(time.Duration(u.e.opts.URLMinutes) * time.Minute)
+	}
+	for i, url := range su.URLs {
+		u.urls[number+i] = partURL{url: url, expires: expires}
+	}
+	return su.URLs[0], nil
+}
+
+func (u *Upload) cachedURL(number int) (string, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, ok := u.urls[number]
+	margin := min(30*time.Second, time.Duration(u.e.opts.URLMinutes)*time.Minute/4)
+	if !ok || !u.e.opts.Now().Add(margin).Before(p.expires) {
+		return "", false
+	}
+	return p.url, true
+}
+
+func (u *Upload) dropURL(number int, url string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.urls[number].url == url {
+		// URLs of one batch expire together: forget them all.
+		clear(u.urls)
+	}
+}
+
+// Complete finalizes the upload with parts 1..N, which must all have been put,
+// all but the last at least MinPartSize, adding up to size. sha1 (hex, optional)
+// lets a retried completion be confirmed, and is compared with the sha1 APS
+// reports afterwards when Options.VerifySHA1 is on.
+func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Object, error) {
+	eTags, err := u.completeParts(size)
+	if err != nil {
+		return nil, err
+	}
+	req := oss.CompleteRequest{
+		UploadKey: u.State().UploadKey, Size: size, ETags: eTags, SHA1: sha1,
+		ContentType: u.opts.ContentType, ContentDisposition: u.opts.ContentDisposition,
+		ContentEncoding: u.opts.ContentEncoding, CacheControl: u.opts.CacheControl,
+		UserMetadata: u.opts.UserMetadata,
+	}
+	obj, err := u.e.c.CompleteUpload(ctx, u.bucket, u.key, req)
+	if err != nil {
+		return nil, fmt.Errorf("complete %q: %w", u.key, err)
+	}
+	u.e.urls.forget(u.bucket, u.key)
+	if sha1 == "" || !u.e.opts.VerifySHA1 {
+		return obj, nil
+	}
+	return u.verify(ctx, obj, sha1)
+}
+
+// completeParts checks that parts 1..N are all there and returns their eTags.
+func (u *Upload) completeParts(size int64) ([]string, error) {
+	st := u.State()
+	if st.UploadKey == "" {
+		return nil, fmt.Errorf("%w: %q has no part uploaded", ErrUploadIncomplete, u.key)
+	}
+	var total int64
+	eTags := make([]string, len(st.Parts))
+	for i, p := range st.Parts {
+		last := i == len(st.Parts)-1
+		if p.Number != i+1 || (!last && p.Size < MinPartSize) {
+			return nil, fmt.Errorf("%w: %q part %d", ErrUploadIncomplete, u.key, i+1)
+		}
+		eTags[i], total = p.ETag, total+p.Size
+	}
+	if total != size {
+		return nil, fmt.Errorf("%w: %q parts hold %d bytes, want %d", ErrUploadIncomplete, u.key, total, size)
+	}
+	return eTags, nil
+}
+
+// verify compares the sha1 APS computed with the one computed while uploading.
+func (u *Upload) verify(ctx context.Context, obj *oss.Object, sha1 string) (*oss.Object, error) {
+	d, err := u.e.c.ObjectDetails(ctx, u.bucket, u.key, oss.DetailsOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("verify %q: %w", u.key, err)
+	}
+	if d.SHA1 != "" && d.SHA1 != sha1 {
+		return nil, fmt.Errorf("%q: APS holds sha1 %s, uploaded bytes have %s: %w", u.key, d.SHA1, sha1, ErrChecksum)
+	}
+	if obj.SHA1 == "" {
+		obj.SHA1 = d.SHA1
+	}
+	return obj, nil
+}
