@@ -2,6 +2,7 @@
 // directory, and carries the tools around it.
 //
 //	ossfs mount [flags] BUCKET MOUNTPOINT   mount (arrives with the mount issue)
+//	ossfs ls|stat|cp|rm ...              direct-to-S3 transfers without a mount
 //	ossfs emulator [flags]                  serve the APS OSS emulator on loopback
 //	ossfs version                           print the version
 //

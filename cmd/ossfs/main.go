@@ -30,6 +30,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"ls", "list buckets, or objects under a prefix", runLs},
+		{"stat", "show an object's details", runStat},
+		{"cp", "copy files to, from and between objects", runCp},
+		{"rm", "remove objects", runRm},
 		{"emulator", "serve the APS OSS emulator (no APS account needed)", runEmulator},
 		{"version", "print the version", runVersion},
 	}
