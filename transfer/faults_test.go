@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"io"
-	"sync/atomic"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,31 +16,42 @@ import (
 	"github.com/ossfs/ossfs/oss"
 )
 
-// clockJumper advances the shared fake clock by step on every Nth signed-URL
-// request, so a long transfer crosses URL expiry (2 minutes) and token expiry
-// (an hour) without sleeping.
+// clockJumper advances the shared fake clock by step before chosen requests
+// (each once: parts 8, 16, 24 and 32 up, every 64 MiB down), so the transfer
+// crosses URL expiry (2 minutes) and token expiry (an hour) without sleeping,
+// at points that do not depend on goroutine scheduling.
 type clockJumper struct {
 	*oss.Client
 	clock *emulator.FakeClock
-	every int64
 	step  time.Duration
-	n     atomic.Int64
+
+	mu     sync.Mutex
+	jumped map[string]bool // guarded by mu
 }
 
-func (j *clockJumper) tick() {
-	if j.n.Add(1)%j.every == 0 {
+func (j *clockJumper) jumpOnce(id string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.jumped[id] {
+		j.jumped[id] = true
 		j.clock.Advance(j.step)
 	}
 }
 
-func (j *clockJumper) UploadPart(ctx context.Context, url string, part io.ReaderAt, size int64) (string, error) {
-	j.tick()
-	return j.Client.UploadPart(ctx, url, part, size)
+func (j *clockJumper) UploadPart(ctx context.Context, signedURL string, part io.ReaderAt, size int64) (string, error) {
+	if u, err := url.Parse(signedURL); err == nil {
+		if pn := u.Query().Get("partNumber"); pn == "8" || pn == "16" || pn == "24" || pn == "32" {
+			j.jumpOnce("up" + pn)
+		}
+	}
+	return j.Client.UploadPart(ctx, signedURL, part, size)
 }
 
-func (j *clockJumper) Download(ctx context.Context, url string, off, n int64) (*oss.DownloadResponse, error) {
-	j.tick()
-	return j.Client.Download(ctx, url, off, n)
+func (j *clockJumper) Download(ctx context.Context, signedURL string, off, n int64) (*oss.DownloadResponse, error) {
+	if off > 0 && off%(64<<20) == 0 {
+		j.jumpOnce(fmt.Sprint("down", off))
+	}
+	return j.Client.Download(ctx, signedURL, off, n)
 }
 
 // TestFaults256MiB moves 256 MiB up and back through every fault the issue
@@ -59,7 +72,7 @@ func TestFaults256MiB(t *testing.T) {
 		{Endpoint: "s3", Probability: 0.03, ExpireURL: true},
 		{Endpoint: "oss", Probability: 0.05, Status: 500},
 	})
-	jumper := &clockJumper{Client: v.c, clock: v.clock, every: 4, step: 3 * time.Minute}
+	jumper := &clockJumper{Client: v.c, clock: v.clock, step: 20 * time.Minute, jumped: map[string]bool{}}
 	e, err := New(jumper, v.e.opts)
 	if err != nil {
 		t.Fatal(err)

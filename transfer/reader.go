@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -37,7 +38,14 @@ type Reader struct {
 // Open returns a Reader for the object's current version (one signeds3download
 // unless the Engine holds a fresh URL for it).
 func (e *Engine) Open(ctx context.Context, bucket, key string) (*Reader, error) {
-	su, err := e.urls.get(ctx, bucket, key)
+	return e.OpenFresh(ctx, bucket, key, 0)
+}
+
+// OpenFresh is Open where what the Engine knows of the object may be at most
+// maxAge old (0: as old as a live URL): a mount opening a file after its metadata
+// TTL sees a remote change instead of a cached URL's view of the old version.
+func (e *Engine) OpenFresh(ctx context.Context, bucket, key string, maxAge time.Duration) (*Reader, error) {
+	su, err := e.urls.getWithin(ctx, bucket, key, maxAge)
 	if err != nil {
 		return nil, err
 	}

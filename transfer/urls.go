@@ -16,10 +16,11 @@ const maxCachedURLs = 10000
 
 // signedURL is a signed download URL with what signeds3download said of the object.
 type signedURL struct {
-	url     string
-	expires time.Time
-	size    int64
-	sha1    string
+	url      string
+	expires  time.Time
+	signedAt time.Time // when signeds3download answered it (what it says of the object is that old)
+	size     int64
+	sha1     string
 }
 
 // urlCache keeps one signed download URL per object for its lifetime: one
@@ -50,11 +51,18 @@ func (u *urlCache) refreshMargin() time.Duration {
 
 // get returns a URL for the object that is not about to expire.
 func (u *urlCache) get(ctx context.Context, bucket, key string) (*signedURL, error) {
+	return u.getWithin(ctx, bucket, key, 0)
+}
+
+// getWithin is get with a bound on how old what the URL says of the object may
+// be (0: no bound beyond the URL's lifetime).
+func (u *urlCache) getWithin(ctx context.Context, bucket, key string, maxAge time.Duration) (*signedURL, error) {
 	k := cacheKey(bucket, key)
 	u.mu.Lock()
 	e := u.entries[k]
 	u.mu.Unlock()
-	if e != nil && u.now().Add(u.refreshMargin()).Before(e.expires) {
+	now := u.now()
+	if e != nil && now.Add(u.refreshMargin()).Before(e.expires) && (maxAge <= 0 || now.Sub(e.signedAt) <= maxAge) {
 		return e, nil
 	}
 	v, err, _ := u.group.Do(k, func() (any, error) {
@@ -63,7 +71,7 @@ func (u *urlCache) get(ctx context.Context, bucket, key string) (*signedURL, err
 		if err != nil {
 			return nil, err
 		}
-		e := &signedURL{url: sd.URL, expires: sd.Expires, size: sd.Size, sha1: sd.SHA1}
+		e := &signedURL{url: sd.URL, expires: sd.Expires, signedAt: u.now(), size: sd.Size, sha1: sd.SHA1}
 		u.store(k, e)
 		return e, nil
 	})
@@ -86,7 +94,7 @@ func (u *urlCache) prime(ctx context.Context, bucket string, keys []string) erro
 	}
 	for key, r := range res {
 		if r.Err == nil && r.URL != "" {
-			u.store(cacheKey(bucket, key), &signedURL{url: r.URL, expires: r.Expires, size: r.Size, sha1: r.SHA1})
+			u.store(cacheKey(bucket, key), &signedURL{url: r.URL, expires: r.Expires, signedAt: u.now(), size: r.Size, sha1: r.SHA1})
 		}
 	}
 	return nil
