@@ -31,17 +31,30 @@ func (f *apsFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.stats, "stats", false, "print the calls made (OSS and signed-URL), per endpoint, as JSON on stderr at the end")
 }
 
+// credentials are what the client authenticates with.
+type credentials struct {
+	clientID, clientSecret, accessToken string
+}
+
+// envCredentials reads APS_CLIENT_ID/APS_CLIENT_SECRET, or APS_ACCESS_TOKEN.
+func envCredentials() credentials {
+	return credentials{os.Getenv("APS_CLIENT_ID"), os.Getenv("APS_CLIENT_SECRET"), os.Getenv("APS_ACCESS_TOKEN")}
+}
+
 // clients builds the APS client and the transfer engine from the flags and the
-// environment (APS_CLIENT_ID/APS_CLIENT_SECRET, or APS_ACCESS_TOKEN).
+// environment's credentials.
 func (f *apsFlags) clients(stderr io.Writer) (*oss.Client, *transfer.Engine, *slog.Logger, error) {
+	return f.clientsWith(stderr, envCredentials())
+}
+
+func (f *apsFlags) clientsWith(stderr io.Writer, creds credentials) (*oss.Client, *transfer.Engine, *slog.Logger, error) {
 	logger, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	o := oss.DefaultOptions()
 	o.Endpoint = f.endpoint
-	o.ClientID, o.ClientSecret = os.Getenv("APS_CLIENT_ID"), os.Getenv("APS_CLIENT_SECRET")
-	o.AccessToken = os.Getenv("APS_ACCESS_TOKEN")
+	o.ClientID, o.ClientSecret, o.AccessToken = creds.clientID, creds.clientSecret, creds.accessToken
 	o.CallsPerMinute = f.callsPerMinute
 	o.Logger = logger
 	if o.ClientID == "" && o.AccessToken == "" {

@@ -30,6 +30,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"mount", "mount a bucket as a folder (foreground until unmounted)", runMount},
 		{"ls", "list buckets, or objects under a prefix", runLs},
 		{"stat", "show an object's details", runStat},
 		{"cp", "copy files to, from and between objects", runCp},

@@ -1,0 +1,78 @@
+package fs
+
+import (
+	"context"
+	"sync"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ossfs/ossfs/oss"
+)
+
+// fileNode is a file: one object key.
+type fileNode struct {
+	fusefs.Inode
+	fs  *FS
+	key string
+
+	mu     sync.Mutex
+	obj    oss.Object // guarded by mu; the version last seen (listing, lookup or open)
+	opened string     // guarded by mu; cache identity of the version last opened
+}
+
+var (
+	_ = (fusefs.NodeGetattrer)((*fileNode)(nil))
+	_ = (fusefs.NodeOpener)((*fileNode)(nil))
+)
+
+// seen records the version a listing or lookup saw.
+func (n *fileNode) seen(o oss.Object) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.obj = o
+}
+
+func (n *fileNode) attr(out *fuse.Attr) {
+	n.mu.Lock()
+	o := n.obj
+	n.mu.Unlock()
+	n.fs.fileAttr(n.StableAttr().Ino, o, out)
+}
+
+func (n *fileNode) Getattr(ctx context.Context, fh fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.attr(&out.Attr)
+	return 0
+}
+
+// Open opens the object's current version for reading: what the mount knows of
+// it may be at most the metadata TTL old, so a change made elsewhere is seen by
+// the next open after the TTL, and never mixed into an open handle. The kernel
+// keeps its page cache across opens while the version is unchanged.
+func (n *fileNode) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+		if n.fs.opts.ReadOnly {
+			return nil, 0, syscall.EROFS
+		}
+		return nil, 0, syscall.EROFS // the write path arrives with spill files
+	}
+	r, err := n.fs.engine.OpenFresh(ctx, n.fs.opts.Bucket, n.key, n.fs.opts.MetadataTTL)
+	if err != nil {
+		return nil, 0, n.fs.errno("open", n.key, err)
+	}
+	id := r.Identity()
+	ident := identity(n.fs.opts.Bucket, n.key, id.Size, id.SHA1)
+	n.mu.Lock()
+	keep := n.opened == ident
+	n.opened = ident
+	if n.obj.Size != id.Size || n.obj.SHA1 != id.SHA1 {
+		n.obj.Size, n.obj.SHA1 = id.Size, id.SHA1
+	}
+	n.mu.Unlock()
+	var fuseFlags uint32
+	if keep {
+		fuseFlags |= fuse.FOPEN_KEEP_CACHE
+	}
+	return &readHandle{node: n, br: newBlockReader(n.fs.blocks, r, ident)}, fuseFlags, 0
+}

@@ -1,0 +1,90 @@
+package fs
+
+import (
+	"context"
+	"log/slog"
+	"syscall"
+	"time"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ossfs/ossfs/cache"
+	"github.com/ossfs/ossfs/oss"
+	"github.com/ossfs/ossfs/transfer"
+)
+
+// FS is one mounted bucket: the state every node shares.
+type FS struct {
+	opts    Options
+	engine  *transfer.Engine
+	ns      *namespace
+	inos    *inoTable
+	dates   *dateStore
+	filler  *dateFiller
+	client  Lister
+	blocks  *blockShared
+	log     *slog.Logger
+	started time.Time
+}
+
+// New returns the file system of one bucket. ctx is the mount's lifetime:
+// prefetches and background work run on it and stop when it ends.
+func New(ctx context.Context, opts Options, client Lister, engine *transfer.Engine, blockCache *cache.Cache) (*FS, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	f := &FS{
+		opts:    opts,
+		engine:  engine,
+		ns:      newNamespace(client, opts.Bucket, opts.MetadataTTL, opts.NegativeTTL, time.Now, opts.Logger),
+		inos:    newInoTable(),
+		client:  client,
+		dates:   newDateStore(),
+		log:     opts.Logger,
+		started: time.Now(),
+	}
+	f.ns.learned = func(o *oss.Object) { f.dates.learn(o) }
+	bs := blockCache.BlockSize()
+	f.blocks = &blockShared{
+		cache: blockCache, inflight: newInflight(), budget: newBudget(opts.PrefetchBytes), bg: ctx,
+		maxWindow: max(1, opts.MaxReadahead/bs), spanLen: max(1, (8<<20)/bs), keepBack: 4,
+	}
+	if opts.DateCallsPerMinute > 0 {
+		f.filler = newDateFiller(client, opts.Bucket, f.dates, opts.DateCallsPerMinute)
+		go f.filler.run(ctx)
+	}
+	return f, nil
+}
+
+// Root returns the bucket's root directory node.
+func (f *FS) Root() fusefs.InodeEmbedder { return &dirNode{fs: f, prefix: ""} }
+
+// MountOptions returns go-fuse options tuned for throughput: 1 MiB reads and
+// readahead, async reads and parallel directory operations (go-fuse's
+// defaults), readdirplus, and the kernel's entry and attribute caches kept
+// for the metadata TTL.
+func (f *FS) MountOptions(allowOther bool, debug bool) *fusefs.Options {
+	ttl, neg := f.opts.MetadataTTL, f.opts.NegativeTTL
+	return &fusefs.Options{
+		MountOptions: fuse.MountOptions{
+			AllowOther:   allowOther,
+			FsName:       "ossfs:" + f.opts.Bucket,
+			Name:         "ossfs",
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+			DirectMount:  true,
+			Debug:        debug,
+		},
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &neg,
+		UID:             f.opts.UID,
+		GID:             f.opts.GID,
+		RootStableAttr:  &fusefs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
+	}
+}
+
+// errno maps err for op on key (see toErrno).
+func (f *FS) errno(op, key string, err error) syscall.Errno { return toErrno(f.log, op, key, err) }
