@@ -19,12 +19,28 @@ var ErrChecksum = errors.New("transfer: sha1 mismatch")
 // written, so memory stays at Concurrency*RangeSize whatever the object's size.
 // The bytes' sha1 is checked against the one APS reports, when it reports one.
 func (e *Engine) DownloadTo(ctx context.Context, bucket, key string, w io.Writer) (Identity, error) {
+	return e.download(ctx, bucket, key, w, nil)
+}
+
+// DownloadToFile is DownloadTo for a destination that takes writes at offsets
+// (a file): each range is written by the goroutine that fetched it, in parallel,
+// and only the sha1 runs in order, so neither the writes nor the hash stand on
+// one goroutine's critical path.
+func (e *Engine) DownloadToFile(ctx context.Context, bucket, key string, w io.WriterAt) (Identity, error) {
+	return e.download(ctx, bucket, key, nil, w)
+}
+
+func (e *Engine) download(ctx context.Context, bucket, key string, w io.Writer, wa io.WriterAt) (Identity, error) {
 	r, err := e.Open(ctx, bucket, key)
 	if err != nil {
 		return Identity{}, err
 	}
 	h := sha1.New()
-	if err := r.copyInOrder(ctx, io.MultiWriter(w, h)); err != nil {
+	var ordered io.Writer = h
+	if w != nil {
+		ordered = io.MultiWriter(w, h)
+	}
+	if err := r.copyInOrder(ctx, ordered, wa); err != nil {
 		return Identity{}, err
 	}
 	id := r.Identity()
@@ -41,8 +57,9 @@ type rangeBuf struct {
 }
 
 // copyInOrder fetches the object range by range, a window of ranges ahead, and
-// writes them to w in order.
-func (r *Reader) copyInOrder(ctx context.Context, w io.Writer) error {
+// writes them to w in order; with wa, each range is first written at its offset
+// by the goroutine that fetched it.
+func (r *Reader) copyInOrder(ctx context.Context, w io.Writer, wa io.WriterAt) error {
 	size, step := r.Size(), r.e.opts.RangeSize
 	nranges := int((size + step - 1) / step)
 	window := r.e.opts.Concurrency
@@ -63,6 +80,9 @@ func (r *Reader) copyInOrder(ctx context.Context, w io.Writer) error {
 		ranges[i] = rb
 		g.Go(func() error {
 			err := r.fetch(gctx, rb.buf, off)
+			if err == nil && wa != nil {
+				_, err = wa.WriteAt(rb.buf, off)
+			}
 			rb.done <- err
 			return err
 		})

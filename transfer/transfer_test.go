@@ -9,6 +9,8 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -386,5 +388,29 @@ func TestPartSizeFor(t *testing.T) {
 		if partCount(tc.size, got) > MaxParts {
 			t.Errorf("PartSizeFor(%d) needs %d parts", tc.size, partCount(tc.size, got))
 		}
+	}
+}
+
+func TestDownloadToFileWritesRangesInParallel(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 12}
+	const size = 9*mib + 77
+	v.putDirect(t, "f", p.Bytes(0, size))
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := v.e.DownloadToFile(ctx(t), bucket, "f", f)
+	if err != nil || id.Size != size {
+		t.Fatalf("DownloadToFile: %+v %v", id, err)
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil || sha1Hex(got) != p.SHA1(size) {
+		t.Fatalf("file holds %d bytes with another sha1 (%v)", len(got), err)
+	}
+	e, _ := New(lyingClient{v.c}, v.e.opts)
+	if _, err := e.DownloadToFile(ctx(t), bucket, "f", f); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("DownloadToFile with a wrong sha1: %v", err)
 	}
 }

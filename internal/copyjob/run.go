@@ -141,7 +141,7 @@ func (c *Copier) download(ctx context.Context, job Job, progress Progress) (bool
 		return false, err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = c.engine.DownloadTo(ctx, job.Src.Bucket, job.Src.Key, countingWriter{tmp, progress})
+	_, err = c.engine.DownloadToFile(ctx, job.Src.Bucket, job.Src.Key, countingWriterAt{tmp, progress})
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -200,7 +200,7 @@ func (c *Copier) copyRemote(ctx context.Context, job Job, progress Progress) err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	id, err := c.engine.DownloadTo(ctx, job.Src.Bucket, job.Src.Key, tmp)
+	id, err := c.engine.DownloadToFile(ctx, job.Src.Bucket, job.Src.Key, tmp)
 	if err != nil {
 		return err
 	}
@@ -235,14 +235,14 @@ func (c countingReaderAt) ReadAt(b []byte, off int64) (int, error) {
 	return n, err
 }
 
-// countingWriter tells progress of the bytes written.
-type countingWriter struct {
-	w io.Writer
+// countingWriterAt tells progress of the bytes written.
+type countingWriterAt struct {
+	w io.WriterAt
 	p Progress
 }
 
-func (c countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
+func (c countingWriterAt) WriteAt(b []byte, off int64) (int, error) {
+	n, err := c.w.WriteAt(b, off)
 	if c.p != nil && n > 0 {
 		c.p.Add64(int64(n))
 	}
