@@ -526,3 +526,38 @@ func TestMountRefusesBadSetups(t *testing.T) {
 		}
 	}
 }
+
+func TestMountSmallFilesUseBatchURLs(t *testing.T) {
+	const bucket = "small"
+	w := newWorld(t, bucket)
+	const n = 200
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			return w.upload(bucket, fmt.Sprintf("small/f%03d", i), testbytes.Pattern{Seed: uint64(i)}.Bytes(0, 32<<10))
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	m := mount(t, w.env, bucket, "--date-calls-per-minute", "0")
+	w.resetStats(t)
+	out, err := exec.Command("sh", "-c", "cat "+m.path("small")+"/* | sha1sum").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha1.New()
+	for i := range n {
+		h.Write(testbytes.Pattern{Seed: uint64(i)}.Bytes(0, 32<<10))
+	}
+	if want := hex.EncodeToString(h.Sum(nil)); !strings.HasPrefix(string(out), want) {
+		t.Fatalf("cat of %d files: sha1 %q, want %s", n, out, want)
+	}
+	calls := w.stats(t)
+	urlCalls := calls["signeds3download"] + calls["batchsigneds3download"]
+	if float64(urlCalls)/n > 0.1 {
+		t.Fatalf("%d URL calls for %d files (%v): want at most 0.1 per file", urlCalls, n, calls)
+	}
+	t.Logf("cat of %d files: %v", n, calls)
+}

@@ -58,6 +58,12 @@ func (e *Engine) Prime(ctx context.Context, bucket string, keys []string) error 
 	return e.urls.prime(ctx, bucket, keys)
 }
 
+// HasURL reports whether the Engine holds a usable download URL for the object
+// whose view of it is at most maxAge old (0: any age): opening it costs no call.
+func (e *Engine) HasURL(bucket, key string, maxAge time.Duration) bool {
+	return e.urls.has(bucket, key, maxAge)
+}
+
 // Identity returns the version this Reader reads.
 func (r *Reader) Identity() Identity {
 	r.mu.Lock()

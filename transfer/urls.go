@@ -58,11 +58,7 @@ func (u *urlCache) get(ctx context.Context, bucket, key string) (*signedURL, err
 // be (0: no bound beyond the URL's lifetime).
 func (u *urlCache) getWithin(ctx context.Context, bucket, key string, maxAge time.Duration) (*signedURL, error) {
 	k := cacheKey(bucket, key)
-	u.mu.Lock()
-	e := u.entries[k]
-	u.mu.Unlock()
-	now := u.now()
-	if e != nil && now.Add(u.refreshMargin()).Before(e.expires) && (maxAge <= 0 || now.Sub(e.signedAt) <= maxAge) {
+	if e := u.usable(k, maxAge); e != nil {
 		return e, nil
 	}
 	v, err, _ := u.group.Do(k, func() (any, error) {
@@ -79,6 +75,25 @@ func (u *urlCache) getWithin(ctx context.Context, bucket, key string, maxAge tim
 		return nil, err
 	}
 	return v.(*signedURL), nil
+}
+
+// has reports whether a URL for the object is cached, not about to expire and
+// at most maxAge old (0: any age).
+func (u *urlCache) has(bucket, key string, maxAge time.Duration) bool {
+	return u.usable(cacheKey(bucket, key), maxAge) != nil
+}
+
+// usable returns the cached entry under k if it is not about to expire and at
+// most maxAge old (0: any age).
+func (u *urlCache) usable(k string, maxAge time.Duration) *signedURL {
+	u.mu.Lock()
+	e := u.entries[k]
+	u.mu.Unlock()
+	now := u.now()
+	if e != nil && now.Add(u.refreshMargin()).Before(e.expires) && (maxAge <= 0 || now.Sub(e.signedAt) <= maxAge) {
+		return e
+	}
+	return nil
 }
 
 // prime fetches URLs for several objects of one bucket with the batch endpoint,
