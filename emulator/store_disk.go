@@ -1,8 +1,6 @@
 package emulator
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -234,22 +232,24 @@ func (d *diskBackend) removeUpload(uploadID string) error {
 }
 
 // stage copies r into a temp file, hashing it on the way.
-func (d *diskBackend) stage(r io.Reader) (*staged, error) {
+func (d *diskBackend) stage(r io.Reader, want digests) (*staged, error) {
 	f, err := os.CreateTemp(d.path("tmp"), "data-*")
 	if err != nil {
 		return nil, err
 	}
-	h1, h5 := sha1.New(), md5.New()
+	h, sums := hashers(want)
 	var n int64
 	err = finishTemp(f, func(w io.Writer) error {
 		var err error
-		n, err = io.CopyBuffer(io.MultiWriter(w, h1, h5), r, make([]byte, 1<<20))
+		n, err = io.CopyBuffer(io.MultiWriter(w, h), r, make([]byte, 1<<20))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &staged{size: n, md5: h5.Sum(nil), sha1: h1.Sum(nil), path: f.Name()}, nil
+	st := &staged{size: n, path: f.Name()}
+	sums(st)
+	return st, nil
 }
 
 func (d *diskBackend) discard(st *staged) { _ = os.Remove(st.path) }

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"crypto/md5"
+	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ type backend interface {
 	removeUpload(uploadID string) error
 
 	// stage writes r to a private place, hashing it.
-	stage(r io.Reader) (*staged, error)
+	stage(r io.Reader, want digests) (*staged, error)
 	discard(st *staged)
 	commitBlob(st *staged) (blobID string, err error)
 	openBlob(blobID string) (Blob, error)
@@ -35,6 +36,36 @@ type backend interface {
 	openPart(uploadID, ref string) (io.ReadCloser, error)
 	removePart(uploadID, ref string)
 	close() error
+}
+
+// digests says which hashes backend.stage computes: each costs a pass of CPU
+// over every byte, so parts take only MD5 (their ETag) and completions only
+// SHA-1 (the object's sha1; a multipart ETag comes from the parts' MD5s).
+type digests uint8
+
+const (
+	digestMD5 digests = 1 << iota
+	digestSHA1
+)
+
+// hashers returns the writers for want and a function that fills st's sums.
+func hashers(want digests) (io.Writer, func(st *staged)) {
+	var ws []io.Writer
+	h5, h1 := md5.New(), sha1.New()
+	if want&digestMD5 != 0 {
+		ws = append(ws, h5)
+	}
+	if want&digestSHA1 != 0 {
+		ws = append(ws, h1)
+	}
+	return io.MultiWriter(ws...), func(st *staged) {
+		if want&digestMD5 != 0 {
+			st.md5 = h5.Sum(nil)
+		}
+		if want&digestSHA1 != 0 {
+			st.sha1 = h1.Sum(nil)
+		}
+	}
 }
 
 // staged is data written by backend.stage, not yet committed.
@@ -201,7 +232,7 @@ func (s *indexStore) OpenObject(bucketKey, objectKey string) (Object, Blob, erro
 
 // PutObject implements Store.
 func (s *indexStore) PutObject(o Object, data io.Reader) (Object, error) {
-	st, err := s.back.stage(data)
+	st, err := s.back.stage(data, digestMD5|digestSHA1)
 	if err != nil {
 		return Object{}, err
 	}
@@ -364,7 +395,7 @@ func (s *indexStore) Uploads() ([]Upload, error) {
 
 // PutPart implements Store.
 func (s *indexStore) PutPart(uploadID string, p PartData) (Part, error) {
-	st, err := s.back.stage(p.Body)
+	st, err := s.back.stage(p.Body, digestMD5)
 	if err != nil {
 		return Part{}, err
 	}
@@ -417,7 +448,7 @@ func (s *indexStore) CompleteUpload(uploadID string, o Object, parts []Part) (Ob
 	if err != nil {
 		return Object{}, err
 	}
-	st, err := s.back.stage(io.MultiReader(readerList(readers)...))
+	st, err := s.back.stage(io.MultiReader(readerList(readers)...), digestSHA1)
 	closeAll(readers)
 	if err != nil {
 		return Object{}, err

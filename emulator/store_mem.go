@@ -2,8 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"crypto/md5"
-	"crypto/sha1"
 	"fmt"
 	"io"
 	"sync"
@@ -45,13 +43,15 @@ func (m *memBackend) removeUpload(uploadID string) error {
 	return nil
 }
 
-func (m *memBackend) stage(r io.Reader) (*staged, error) {
-	h1, h5 := sha1.New(), md5.New()
-	data, err := io.ReadAll(io.TeeReader(r, io.MultiWriter(h1, h5)))
+func (m *memBackend) stage(r io.Reader, want digests) (*staged, error) {
+	h, sums := hashers(want)
+	data, err := io.ReadAll(io.TeeReader(r, h))
 	if err != nil {
 		return nil, err
 	}
-	return &staged{size: int64(len(data)), md5: h5.Sum(nil), sha1: h1.Sum(nil), data: data}, nil
+	st := &staged{size: int64(len(data)), data: data}
+	sums(st)
+	return st, nil
 }
 
 func (*memBackend) discard(*staged) {}
