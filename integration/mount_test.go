@@ -561,3 +561,35 @@ func TestMountSmallFilesUseBatchURLs(t *testing.T) {
 	}
 	t.Logf("cat of %d files: %v", n, calls)
 }
+
+func TestMountLargeFileAndDiskCacheAcrossRemounts(t *testing.T) {
+	const bucket = "large"
+	w := newWorld(t, bucket)
+	const size = 300 << 20
+	p := testbytes.Pattern{Seed: 300}
+	w.put(t, bucket, "big.bin", p.Bytes(0, size))
+	cacheDir := t.TempDir()
+	want := p.SHA1(size)
+
+	read := func() string {
+		m := mount(t, w.env, bucket, "--cache-dir", cacheDir, "--cache-size", "64MiB")
+		defer m.stop(t)
+		out, err := exec.Command("sha1sum", m.path("big.bin")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Fields(string(out))[0]
+	}
+	if got := read(); got != want {
+		t.Fatalf("300 MiB through the mount: sha1 %s, want %s", got, want)
+	}
+	// A new mount over the same --cache-dir: blocks come from disk, verified.
+	w.resetStats(t)
+	if got := read(); got != want {
+		t.Fatalf("re-read after remount: sha1 %s, want %s", got, want)
+	}
+	calls := w.stats(t)
+	if calls["s3.download"] > size/(64<<20) { // the disk tier may drop a few writes under load
+		t.Fatalf("re-read after remount fetched %d ranges: the disk cache did not serve it (%v)", calls["s3.download"], calls)
+	}
+}
