@@ -54,10 +54,7 @@ func (n *fileNode) Getattr(ctx context.Context, fh fusefs.FileHandle, out *fuse.
 // keeps its page cache across opens while the version is unchanged.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
-		if n.fs.opts.ReadOnly {
-			return nil, 0, syscall.EROFS
-		}
-		return nil, 0, syscall.EROFS // the write path arrives with spill files
+		return nil, 0, syscall.EROFS // read-only mounts, and every mount until the write path lands
 	}
 	n.primeSiblings(ctx)
 	r, err := n.fs.engine.OpenFresh(ctx, n.fs.opts.Bucket, n.key, n.fs.opts.MetadataTTL)

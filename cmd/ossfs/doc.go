@@ -1,8 +1,8 @@
 // Command ossfs mounts an Autodesk Platform Services (APS) OSS bucket as a local
 // directory, and carries the tools around it.
 //
-//	ossfs mount [flags] BUCKET MOUNTPOINT   mount (arrives with the mount issue)
-//	ossfs ls|stat|cp|rm ...              direct-to-S3 transfers without a mount
+//	ossfs mount [flags] BUCKET MOUNTPOINT   mount; foreground until unmounted or signalled
+//	ossfs ls|stat|cp|rm ...                 direct-to-S3 transfers without a mount
 //	ossfs emulator [flags]                  serve the APS OSS emulator on loopback
 //	ossfs version                           print the version
 //
