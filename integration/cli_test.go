@@ -99,7 +99,7 @@ func TestCLICopyListStatRemove(t *testing.T) {
 		t.Fatalf("second cp: exit %d, %q", code, out)
 	}
 	var stats struct{ Calls map[string]int64 }
-	if err := json.Unmarshal([]byte(lastLine(errOut)), &stats); err != nil || stats.Calls["s3.download"] != 0 || stats.Calls["objects.details"] != 1 {
+	if err := json.Unmarshal([]byte(lastLine(errOut)), &stats); err != nil || stats.Calls["s3.download"] != 0 || stats.Calls["signeds3download"] != 1 || stats.Calls["objects.details"] != 0 {
 		t.Fatalf("--stats of a skipped copy: %q (%v)", errOut, err)
 	}
 

@@ -58,6 +58,16 @@ func (e *Engine) Prime(ctx context.Context, bucket string, keys []string) error 
 	return e.urls.prime(ctx, bucket, keys)
 }
 
+// Stat returns the object's size and sha1 from a signed download URL, which it
+// keeps for the object: a download that follows costs no further OSS call.
+func (e *Engine) Stat(ctx context.Context, bucket, key string) (Identity, error) {
+	su, err := e.urls.get(ctx, bucket, key)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{Size: su.size, SHA1: su.sha1}, nil
+}
+
 // HasURL reports whether the Engine holds a usable download URL for the object
 // whose view of it is at most maxAge old (0: any age): opening it costs no call.
 func (e *Engine) HasURL(bucket, key string, maxAge time.Duration) bool {

@@ -125,11 +125,12 @@ func (c *Copier) attachExisting(ctx context.Context, dst Location, jobs []Job) e
 
 func (c *Copier) planFromRemote(ctx context.Context, src, dst Location, recursive bool) ([]Job, error) {
 	if !recursive {
-		o, err := c.client.ObjectDetails(ctx, src.Bucket, src.Key, oss.DetailsOptions{})
+		// signeds3download tells size and sha1, and its URL serves the download.
+		id, err := c.engine.Stat(ctx, src.Bucket, src.Key)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", src, err)
 		}
-		job := Job{Src: src, Size: o.Size, SHA1: o.SHA1}
+		job := Job{Src: src, Size: id.Size, SHA1: id.SHA1}
 		job.Dst, job.Err = singleDestination(dst, src.Key)
 		return []Job{job}, nil
 	}
