@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -128,6 +129,11 @@ func parseMode(s string) (uint32, error) {
 
 // serveMount mounts and serves until unmounted or ctx ends.
 func serveMount(ctx context.Context, f *mountFlags, opts fs.Options, client *oss.Client, engine *transfer.Engine, dir string, stdout io.Writer, logger *slog.Logger) error {
+	// The Go heap may otherwise grow to twice what is live before collecting:
+	// hold the process near its one memory budget instead.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(f.cacheSize.n + 48<<20)
+	}
 	co := cache.DefaultOptions()
 	co.MaxBytes, co.Dir, co.Logger = f.cacheSize.n-opts.PrefetchBytes, f.cacheDir, logger
 	blockCache, err := cache.New(co)
