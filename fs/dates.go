@@ -169,3 +169,10 @@ func (f *FS) fillDates(ctx context.Context, l *dirList) {
 	}
 	g.Wait()
 }
+
+// set records the stamp of a version written or changed through this mount.
+func (d *dateStore) set(o oss.Object, s stamp) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.m[versionKey(o)] = s
+}

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"slices"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -25,6 +26,9 @@ var (
 // Lookup answers from a fresh listing of this directory when there is one, else
 // with at most two calls (see namespace.lookup).
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	if key := childKey(d.prefix, name); d.fs.wfileOf(key) != nil {
+		return d.fs.writingChild(ctx, &d.Inode, key, out), 0
+	}
 	e, err := d.fs.ns.lookup(ctx, d.prefix, name)
 	if err != nil {
 		return nil, d.fs.errno("lookup", childKey(d.prefix, name), err)
@@ -44,11 +48,17 @@ func (d *dirNode) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno)
 	}
 	d.fs.fillDates(ctx, l)
 	names := l.names()
+	for _, name := range d.fs.writingIn(d.prefix) {
+		if l.entries[name] == nil {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
 	entries := make([]fuse.DirEntry, 0, len(names))
 	for _, name := range names {
 		e := l.entries[name]
 		de := fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: d.fs.inos.get(fileID(childKey(d.prefix, name)))}
-		if e.dir {
+		if e != nil && e.dir {
 			de.Mode, de.Ino = syscall.S_IFDIR, d.fs.inos.get(dirID(childPrefix(d.prefix, name)))
 		}
 		entries = append(entries, de)
@@ -99,6 +109,15 @@ func (f *FS) child(ctx context.Context, parent *fusefs.Inode, prefix, name strin
 	fn := ch.Operations().(*fileNode)
 	fn.seen(e.obj)
 	fn.attr(&out.Attr)
+	return ch
+}
+
+// writingChild returns the inode of a file being written that may not exist
+// in APS yet, and fills out from its spill file.
+func (f *FS) writingChild(ctx context.Context, parent *fusefs.Inode, key string, out *fuse.EntryOut) *fusefs.Inode {
+	ino := f.inos.get(fileID(key))
+	ch := parent.NewInode(ctx, &fileNode{fs: f, key: key}, fusefs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	ch.Operations().(*fileNode).attr(&out.Attr)
 	return ch
 }
 

@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -16,10 +15,10 @@ import (
 // fileNode is a file: one object key.
 type fileNode struct {
 	fusefs.Inode
-	fs  *FS
-	key string
+	fs *FS
 
 	mu     sync.Mutex
+	key    string     // guarded by mu; changes on rename
 	obj    oss.Object // guarded by mu; the version last seen (listing, lookup or open)
 	opened string     // guarded by mu; cache identity of the version last opened
 }
@@ -27,7 +26,24 @@ type fileNode struct {
 var (
 	_ = (fusefs.NodeGetattrer)((*fileNode)(nil))
 	_ = (fusefs.NodeOpener)((*fileNode)(nil))
+	_ = (fusefs.NodeSetattrer)((*fileNode)(nil))
+	_ = (fusefs.NodeGetxattrer)((*fileNode)(nil))
+	_ = (fusefs.NodeSetxattrer)((*fileNode)(nil))
 )
+
+// keyOf returns the node's current key.
+func (n *fileNode) keyOf() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.key
+}
+
+// renamed records the node's new key and its version there.
+func (n *fileNode) renamed(key string, o oss.Object) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.key, n.obj = key, o
+}
 
 // seen records the version a listing or lookup saw.
 func (n *fileNode) seen(o oss.Object) {
@@ -38,8 +54,12 @@ func (n *fileNode) seen(o oss.Object) {
 
 func (n *fileNode) attr(out *fuse.Attr) {
 	n.mu.Lock()
-	o := n.obj
+	o, key := n.obj, n.key
 	n.mu.Unlock()
+	if w := n.fs.wfileOf(key); w != nil {
+		n.fs.writingAttr(n.StableAttr().Ino, w, out)
+		return
+	}
 	n.fs.fileAttr(n.StableAttr().Ino, o, out)
 }
 
@@ -53,16 +73,21 @@ func (n *fileNode) Getattr(ctx context.Context, fh fusefs.FileHandle, out *fuse.
 // the next open after the TTL, and never mixed into an open handle. The kernel
 // keeps its page cache across opens while the version is unchanged.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	key := n.keyOf()
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
-		return nil, 0, syscall.EROFS // read-only mounts, and every mount until the write path lands
+		return n.openWrite(ctx, key, flags)
+	}
+	if w := n.fs.holdW(key); w != nil {
+		// Read while writing: the spill file holds the newest bytes.
+		return &writeHandle{node: n, w: w}, 0, 0
 	}
 	n.primeSiblings(ctx)
-	r, err := n.fs.engine.OpenFresh(ctx, n.fs.opts.Bucket, n.key, n.fs.opts.MetadataTTL)
+	r, err := n.fs.engine.OpenFresh(ctx, n.fs.opts.Bucket, key, n.fs.opts.MetadataTTL)
 	if err != nil {
-		return nil, 0, n.fs.errno("open", n.key, err)
+		return nil, 0, n.fs.errno("open", key, err)
 	}
 	id := r.Identity()
-	ident := identity(n.fs.opts.Bucket, n.key, id.Size, id.SHA1)
+	ident := identity(n.fs.opts.Bucket, key, id.Size, id.SHA1)
 	n.mu.Lock()
 	keep := n.opened == ident
 	n.opened = ident
@@ -86,18 +111,16 @@ const primeBatch = 25
 // twenty-fifth of a call per file instead of one.
 func (n *fileNode) primeSiblings(ctx context.Context) {
 	f := n.fs
-	if f.engine.HasURL(f.opts.Bucket, n.key, f.opts.MetadataTTL) {
+	key := n.keyOf()
+	if f.engine.HasURL(f.opts.Bucket, key, f.opts.MetadataTTL) {
 		return
 	}
-	prefix, name := "", n.key
-	if i := strings.LastIndex(n.key, "/"); i >= 0 {
-		prefix, name = n.key[:i+1], n.key[i+1:]
-	}
+	prefix, name := splitKeyName(key)
 	l := f.ns.fresh(prefix)
 	if l == nil {
 		return
 	}
-	keys := []string{n.key}
+	keys := []string{key}
 	names := l.names()
 	i, _ := slices.BinarySearch(names, name)
 	for _, sib := range names[min(i+1, len(names)):] {
@@ -111,7 +134,7 @@ func (n *fileNode) primeSiblings(ctx context.Context) {
 	}
 	if len(keys) > 1 {
 		if err := f.engine.Prime(ctx, f.opts.Bucket, keys); err != nil {
-			f.log.Debug("batch URL fetch failed; files open one by one", "op", "open", "key", n.key, "err", err)
+			f.log.Debug("batch URL fetch failed; files open one by one", "op", "open", "key", key, "err", err)
 		}
 	}
 }

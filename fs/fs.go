@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"syscall"
 	"time"
 
@@ -11,8 +12,17 @@ import (
 
 	"github.com/ossfs/ossfs/cache"
 	"github.com/ossfs/ossfs/oss"
+	"github.com/ossfs/ossfs/spill"
 	"github.com/ossfs/ossfs/transfer"
 )
+
+// Client is what the file system needs of the APS client: listings and
+// details, and the object changes that are not uploads.
+type Client interface {
+	Lister
+	DeleteObject(ctx context.Context, bucketKey, objectKey string) error
+	CopyObject(ctx context.Context, bucketKey, fromKey, toKey string) (*oss.Object, error)
+}
 
 // FS is one mounted bucket: the state every node shares.
 type FS struct {
@@ -22,15 +32,20 @@ type FS struct {
 	inos    *inoTable
 	dates   *dateStore
 	filler  *dateFiller
-	client  Lister
+	client  Client
 	blocks  *blockShared
 	log     *slog.Logger
 	started time.Time
+	bg      context.Context // the mount's lifetime: background work runs on it
+	spill   *spill.Dir      // nil: the mount is read-only
+
+	wmu    sync.Mutex
+	wfiles map[string]*wfile // guarded by wmu; files being written, by key
 }
 
 // New returns the file system of one bucket. ctx is the mount's lifetime:
 // prefetches and background work run on it and stop when it ends.
-func New(ctx context.Context, opts Options, client Lister, engine *transfer.Engine, blockCache *cache.Cache) (*FS, error) {
+func New(ctx context.Context, opts Options, client Client, engine *transfer.Engine, blockCache *cache.Cache) (*FS, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -44,6 +59,8 @@ func New(ctx context.Context, opts Options, client Lister, engine *transfer.Engi
 		dates:   newDateStore(),
 		log:     opts.Logger,
 		started: time.Now(),
+		bg:      ctx,
+		wfiles:  map[string]*wfile{},
 	}
 	f.ns.learned = func(o *oss.Object) { f.dates.learn(o) }
 	bs := blockCache.BlockSize()
@@ -55,7 +72,27 @@ func New(ctx context.Context, opts Options, client Lister, engine *transfer.Engi
 		f.filler = newDateFiller(client, opts.Bucket, f.dates, opts.DateCallsPerMinute)
 		go f.filler.run(ctx)
 	}
+	if !opts.ReadOnly && opts.SpillDir != "" {
+		d, err := spill.OpenDir(opts.SpillDir, spill.Options{Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		f.spill = d
+		if err := f.loadPending(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// Close releases the spill directory. Pending uploads stay in it for the
+// next mount.
+func (f *FS) Close() error {
+	if f.spill == nil {
+		return nil
+	}
+	return f.spill.Close()
 }
 
 // Root returns the bucket's root directory node.

@@ -25,7 +25,7 @@ var (
 func (h *readHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.br.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, h.node.fs.errno("read", h.node.key, err)
+		return nil, h.node.fs.errno("read", h.node.keyOf(), err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }

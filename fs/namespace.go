@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,4 +257,77 @@ func (b *listBuilder) addDir(l *dirList, prefix, c string) *entry {
 	e = &entry{dir: true}
 	l.entries[c] = e
 	return e
+}
+
+// editLocked replaces the cached listing of prefix, if any, with a copy changed
+// by fn (listings are shared without locks, so they are never changed in
+// place). The copy keeps the listing's load time.
+func (n *namespace) editLocked(prefix string, fn func(map[string]*entry)) {
+	l := n.dirs[prefix]
+	if l == nil {
+		return
+	}
+	m := maps.Clone(l.entries)
+	fn(m)
+	n.dirs[prefix] = &dirList{entries: m, loaded: l.loaded}
+}
+
+// putFile records a file committed through this mount.
+func (n *namespace) putFile(key string, o oss.Object) {
+	prefix, name := splitKeyName(key)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.absent, key)
+	n.editLocked(prefix, func(m map[string]*entry) {
+		if e := m[name]; e == nil || !e.dir {
+			m[name] = &entry{obj: o}
+		}
+	})
+}
+
+// removeFile forgets a file deleted through this mount.
+func (n *namespace) removeFile(key string) {
+	prefix, name := splitKeyName(key)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.editLocked(prefix, func(m map[string]*entry) {
+		if e := m[name]; e != nil && !e.dir {
+			delete(m, name)
+		}
+	})
+}
+
+// putDir records a directory made through this mount: its marker in its
+// parent, and an empty listing of its own.
+func (n *namespace) putDir(prefix string, marker oss.Object) {
+	parent, name := splitPrefix(prefix)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.absent, childKey(parent, name))
+	n.editLocked(parent, func(m map[string]*entry) {
+		m[name] = &entry{dir: true, marker: true, obj: marker}
+	})
+	if n.dirs[prefix] == nil {
+		n.dirs[prefix] = &dirList{entries: map[string]*entry{}, loaded: n.now()}
+	}
+}
+
+// removeDir forgets a directory removed through this mount, and every listing
+// below it.
+func (n *namespace) removeDir(prefix string) {
+	parent, name := splitPrefix(prefix)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.editLocked(parent, func(m map[string]*entry) { delete(m, name) })
+	for p := range n.dirs {
+		if strings.HasPrefix(p, prefix) {
+			delete(n.dirs, p)
+		}
+	}
+}
+
+// splitKeyName splits "a/b/c" into "a/b/" and "c".
+func splitKeyName(key string) (prefix, name string) {
+	i := strings.LastIndex(key, "/")
+	return key[:i+1], key[i+1:]
 }

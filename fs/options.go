@@ -16,6 +16,9 @@ type Options struct {
 	FileMode, DirMode uint32
 	// ReadOnly refuses every change with EROFS.
 	ReadOnly bool
+	// SpillDir is the private directory of the files being written and of
+	// pending uploads (spill.OpenDir). Empty: every change answers EROFS.
+	SpillDir string
 	// MetadataTTL is how long a listing answers lookups and readdir, and how
 	// long the kernel may cache attributes and entries (default 60 s). A file
 	// opened after it sees changes made elsewhere.

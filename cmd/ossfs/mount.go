@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -34,6 +35,8 @@ type mountFlags struct {
 	cacheDir     string
 	debugFuse    bool
 	dateCalls    int
+	spillDir     string
+	noWait       bool
 }
 
 func (f *mountFlags) register(fset *flag.FlagSet) {
@@ -51,6 +54,8 @@ func (f *mountFlags) register(fset *flag.FlagSet) {
 	fset.Var(&f.cacheSize, "cache-size", "memory for cached blocks and prefetch (e.g. 256MiB)")
 	fset.StringVar(&f.cacheDir, "cache-dir", "", "`directory` for an on-disk block cache that survives remounts (off if empty)")
 	fset.BoolVar(&f.debugFuse, "debug-fuse", false, "log every FUSE request (very verbose)")
+	fset.StringVar(&f.spillDir, "spill-dir", "", "private `directory` of files being written and of pending uploads (default: the user's cache dir/ossfs/spill/BUCKET)")
+	fset.BoolVar(&f.noWait, "no-wait-uploads", false, "exit at unmount without waiting for pending uploads (they are committed by the next mount)")
 	fset.IntVar(&f.dateCalls, "date-calls-per-minute", 100, "OSS calls per minute spent fetching the dates of files listed without one (0: never)")
 }
 
@@ -107,6 +112,16 @@ func (f *mountFlags) fsOptions(bucket string) (fs.Options, error) {
 	if o.DirMode, err = parseMode(f.dirMode); err != nil {
 		return o, usageError("--dir-mode: %v", err)
 	}
+	if !f.readOnly {
+		o.SpillDir = f.spillDir
+		if o.SpillDir == "" {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				return o, usageError("--spill-dir: no default (%v); give one", err)
+			}
+			o.SpillDir = filepath.Join(base, "ossfs", "spill", bucket)
+		}
+	}
 	o.DateCallsPerMinute = f.dateCalls
 	if f.dateCalls == 0 {
 		o.DateCallsPerMinute = -1
@@ -147,6 +162,7 @@ func serveMount(ctx context.Context, f *mountFlags, opts fs.Options, client *oss
 	if err != nil {
 		return err
 	}
+	defer fsys.Close()
 	server, err := fusefs.Mount(dir, fsys.Root(), fsys.MountOptions(f.allowOther, f.debugFuse))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", dir, explainMountError(err))
@@ -157,5 +173,24 @@ func serveMount(ctx context.Context, f *mountFlags, opts fs.Options, client *oss
 		unmount(server, dir, logger)
 	}()
 	server.Wait()
+	if !f.noWait {
+		waitPending(fsys, logger)
+	}
 	return nil
+}
+
+// waitPending waits, after the unmount, for the uploads that failed and are
+// retried in the background, saying what it waits for. Pending uploads are
+// kept on disk and committed by the next mount if the process ends first.
+func waitPending(fsys *fs.FS, logger *slog.Logger) {
+	for last := ""; ; time.Sleep(500 * time.Millisecond) {
+		keys := fsys.Pending()
+		if len(keys) == 0 {
+			return
+		}
+		if s := fmt.Sprint(keys); s != last {
+			logger.Warn("waiting for pending uploads after unmount (--no-wait-uploads leaves them for the next mount)", "keys", keys)
+			last = s
+		}
+	}
 }

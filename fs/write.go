@@ -1,0 +1,403 @@
+package fs
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ossfs/ossfs/oss"
+	"github.com/ossfs/ossfs/spill"
+	"github.com/ossfs/ossfs/transfer"
+)
+
+// wfile is one object being written: its spill file, shared by every handle
+// open on it, and the stamp its next commit stores. It lives in FS.wfiles from
+// the first open for writing until its last handle is released and its bytes
+// are committed (or it is unlinked).
+type wfile struct {
+	fs   *FS
+	file *spill.File
+
+	// commitMu serializes the commits of this file. It is held across the
+	// upload on purpose: a second close waits for the first one's upload
+	// instead of uploading the same bytes again.
+	commitMu sync.Mutex
+
+	mu       sync.Mutex
+	key      string    // guarded by mu; the key the next commit goes to
+	st       stamp     // guarded by mu; mtime and mode the next commit stores
+	handles  int       // guarded by mu; open handles
+	pending  bool      // guarded by mu; the last commit failed: kept as a pending upload
+	retrying bool      // guarded by mu; a background retry loop runs
+	unlinked bool      // guarded by mu; removed from the namespace: never committed
+	node     *fileNode // guarded by mu; the node last opened on it (nil after a restart)
+}
+
+// setNode records the node a commit tells of the new version.
+func (w *wfile) setNode(n *fileNode) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.node = n
+}
+
+// writable reports whether the mount may change anything.
+func (f *FS) writable() bool { return !f.opts.ReadOnly && f.spill != nil }
+
+// wfileOf returns the file being written at key, if any.
+func (f *FS) wfileOf(key string) *wfile {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	return f.wfiles[key]
+}
+
+// openW returns the file being written at key with one more handle, creating
+// it with mk when there is none. trunc empties it.
+func (f *FS) openW(key string, trunc bool, mk func() (*spill.File, stamp, error)) (*wfile, error) {
+	w := f.holdW(key)
+	if w == nil {
+		file, st, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		f.wmu.Lock()
+		if f.wfiles[key] == nil {
+			f.wfiles[key] = &wfile{fs: f, file: file, key: key, st: st}
+			file = nil
+		}
+		f.wmu.Unlock()
+		if file != nil { // another open won the race
+			file.Close()
+		}
+		if w = f.holdW(key); w == nil {
+			return nil, fmt.Errorf("%q was unlinked while opened: %w", key, errRetryOpen)
+		}
+	}
+	if trunc {
+		if err := w.file.Truncate(0); err != nil {
+			w.release()
+			return nil, err
+		}
+		w.touch(time.Now())
+	}
+	return w, nil
+}
+
+// errRetryOpen reports an open that lost a race with an unlink.
+var errRetryOpen = errors.New("file removed while opened")
+
+// holdW returns the file being written at key with one more handle, or nil.
+func (f *FS) holdW(key string) *wfile {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	w := f.wfiles[key]
+	if w != nil {
+		w.mu.Lock()
+		w.handles++
+		w.mu.Unlock()
+	}
+	return w
+}
+
+// touch sets the mtime the next commit stores.
+func (w *wfile) touch(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.st.mtime = t
+}
+
+func (w *wfile) setMode(mode uint32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.st.mode = mode
+}
+
+func (w *wfile) snapshot() (string, stamp) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.key, w.st
+}
+
+// release drops one handle. The last one closes the spill file unless it is a
+// pending upload, which the retry loop closes once committed.
+func (w *wfile) release() {
+	w.mu.Lock()
+	w.handles--
+	done := w.handles == 0 && (!w.pending || w.unlinked)
+	w.mu.Unlock()
+	if done {
+		w.drop()
+	}
+}
+
+// drop forgets the file and deletes its spill file, unless it still needs a
+// commit.
+func (w *wfile) drop() {
+	f := w.fs
+	f.wmu.Lock()
+	w.mu.Lock()
+	key, unlinked := w.key, w.unlinked
+	if w.handles > 0 { // opened again meanwhile
+		w.mu.Unlock()
+		f.wmu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	if f.wfiles[key] == w {
+		delete(f.wfiles, key)
+	}
+	f.wmu.Unlock()
+	if unlinked {
+		w.file.Remove()
+		return
+	}
+	w.file.Close()
+}
+
+// unlink abandons the file's changes: open handles keep their spill file, but
+// nothing is committed.
+func (w *wfile) unlink() {
+	f := w.fs
+	w.mu.Lock()
+	w.unlinked = true
+	key, idle := w.key, w.handles == 0
+	w.mu.Unlock()
+	f.wmu.Lock()
+	if f.wfiles[key] == w {
+		delete(f.wfiles, key)
+	}
+	f.wmu.Unlock()
+	if idle {
+		w.file.Remove()
+	}
+}
+
+// commit uploads the file if it changed since its last commit. On failure the
+// file becomes a pending upload, retried in the background on the mount's
+// context, and the error is returned.
+func (w *wfile) commit(ctx context.Context) error {
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	w.mu.Lock()
+	unlinked := w.unlinked
+	w.mu.Unlock()
+	if unlinked || !w.file.Dirty() {
+		return nil
+	}
+	err := w.upload(ctx)
+	w.mu.Lock()
+	w.pending = err != nil
+	w.mu.Unlock()
+	if err != nil {
+		w.persist()
+		w.startRetry()
+	}
+	return err
+}
+
+// upload sends every byte as one new multipart session and completes it with
+// the size, the sha1 of the whole content and the stamp as user metadata.
+func (w *wfile) upload(ctx context.Context) error {
+	f := w.fs
+	key, st := w.snapshot()
+	if err := w.file.FillAll(ctx); err != nil {
+		return err
+	}
+	// Every commit is one new session: parts of an earlier one may be gone.
+	w.file.ResetSession()
+	plan, err := w.file.PlanCommit()
+	if err != nil {
+		return err
+	}
+	sum, err := w.sha1(ctx, plan.Size)
+	if err != nil {
+		reportAll(w.file, plan.Parts, false)
+		return err
+	}
+	meta, _ := json.Marshal(st.userMeta())
+	u := f.engine.NewUpload(f.opts.Bucket, key, transfer.UploadOptions{UserMetadata: string(meta), PartsHint: len(plan.Parts)})
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, p := range plan.Parts {
+		g.Go(func() error {
+			err := u.PutPart(gctx, p.Number, p.Section, p.Section.Size())
+			if err != nil {
+				w.file.PartFailed(p.Number, p.Gen)
+				return err
+			}
+			w.file.PartUploaded(p.Number, p.Gen)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	obj, err := u.Complete(ctx, plan.Size, sum)
+	if err != nil {
+		return err
+	}
+	if err := w.file.Committed(plan); err != nil {
+		f.log.Warn("spill: forgetting a committed pending upload failed", "op", "commit", "key", key, "err", err)
+	}
+	obj.Key = key
+	f.committed(*obj, st)
+	w.mu.Lock()
+	node := w.node
+	w.mu.Unlock()
+	if node != nil && node.keyOf() == key {
+		node.seen(*obj)
+	}
+	return nil
+}
+
+func reportAll(file *spill.File, parts []spill.Part, uploaded bool) {
+	for _, p := range parts {
+		if uploaded {
+			file.PartUploaded(p.Number, p.Gen)
+		} else {
+			file.PartFailed(p.Number, p.Gen)
+		}
+	}
+}
+
+// sha1 hashes the first size bytes of the spill file.
+func (w *wfile) sha1(ctx context.Context, size int64) (string, error) {
+	h := sha1.New()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		n, err := w.file.ReadAt(ctx, buf[:min(int64(len(buf)), size-off)], off)
+		h.Write(buf[:n])
+		off += int64(n)
+		if err != nil && !(errors.Is(err, io.EOF) && off == size) {
+			return "", fmt.Errorf("hashing the spill file: %w", err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// userMeta is what a stamp stores in an object's user-defined metadata.
+func (s stamp) userMeta() userMeta {
+	m := userMeta{Mode: s.mode}
+	if !s.mtime.IsZero() {
+		m.MTimeMillis = s.mtime.UnixMilli()
+	}
+	return m
+}
+
+// committed records a new version: the namespace and the kernel see it, and
+// its stamp is known.
+func (f *FS) committed(o oss.Object, st stamp) {
+	if st.mtime.IsZero() {
+		st.mtime = time.Now()
+	}
+	f.dates.set(o, st)
+	f.ns.putFile(o.Key, o)
+}
+
+// persist keeps the file as a pending upload that survives a restart.
+func (w *wfile) persist() {
+	key, st := w.snapshot()
+	attrs, _ := json.Marshal(st.userMeta())
+	if err := w.file.Persist(spill.Meta{Key: key, Attrs: string(attrs)}); err != nil {
+		w.fs.log.Error("keeping a failed upload as pending failed; it stays in memory only", "op", "commit", "key", key, "err", err)
+	}
+}
+
+// retryBackoff bounds the pending-upload retry loop.
+var retryBackoff = struct{ first, max time.Duration }{time.Second, time.Minute}
+
+// startRetry starts the background loop that commits a pending upload, unless
+// one runs.
+func (w *wfile) startRetry() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.retrying {
+		return
+	}
+	w.retrying = true
+	go w.retryLoop(w.fs.bg)
+}
+
+// retryLoop commits the pending upload with a capped exponential backoff until
+// it succeeds, is unlinked, or the mount ends.
+func (w *wfile) retryLoop(ctx context.Context) {
+	delay := retryBackoff.first
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		err := w.commit(ctx)
+		w.mu.Lock()
+		done := err == nil || w.unlinked
+		if done {
+			w.retrying = false
+		}
+		idle := done && w.handles == 0
+		key := w.key
+		w.mu.Unlock()
+		if done {
+			if err == nil {
+				w.fs.log.Info("pending upload committed", "op", "commit", "key", key)
+			}
+			if idle {
+				w.drop()
+			}
+			return
+		}
+		w.fs.log.Warn("pending upload failed again; retrying", "op", "commit", "key", key, "err", err, "in", delay)
+		delay = min(2*delay, retryBackoff.max)
+	}
+}
+
+// loadPending takes up the pending uploads a previous mount left in the spill
+// directory and commits them in the background.
+func (f *FS) loadPending() error {
+	found, err := f.spill.LoadPending()
+	if err != nil {
+		return err
+	}
+	for _, p := range found {
+		file, err := p.Open()
+		if err != nil {
+			f.log.Error("a pending upload cannot be opened", "op", "pending", "key", p.Key, "err", err)
+			continue
+		}
+		var m userMeta
+		json.Unmarshal([]byte(p.Attrs), &m)
+		st := stamp{mode: m.Mode}
+		if m.MTimeMillis != 0 {
+			st.mtime = time.UnixMilli(m.MTimeMillis)
+		}
+		w := &wfile{fs: f, file: file, key: p.Key, st: st, pending: true}
+		f.wmu.Lock()
+		f.wfiles[p.Key] = w
+		f.wmu.Unlock()
+		f.log.Info("pending upload found; committing it in the background", "op", "pending", "key", p.Key, "size", p.Size)
+		w.startRetry()
+	}
+	return nil
+}
+
+// Pending lists the keys of uploads not committed yet.
+func (f *FS) Pending() []string {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	var keys []string
+	for k, w := range f.wfiles {
+		w.mu.Lock()
+		if w.pending && !w.unlinked {
+			keys = append(keys, k)
+		}
+		w.mu.Unlock()
+	}
+	return keys
+}
