@@ -42,17 +42,23 @@ type stamp struct {
 // dates: without a stamp a file shows the Unix epoch until the dateFiller has
 // fetched its details.
 type dateStore struct {
-	mu sync.Mutex
-	m  map[string]stamp // guarded by mu; by versionKey
+	log *stampLog // nil: kept stamps are not persisted
+
+	mu   sync.Mutex
+	m    map[string]stamp // guarded by mu; by versionKey
+	kept map[string]stamp // guarded by mu; set through the mount after commit; win over m
 }
 
-func newDateStore() *dateStore { return &dateStore{m: map[string]stamp{}} }
+func newDateStore() *dateStore { return &dateStore{m: map[string]stamp{}, kept: map[string]stamp{}} }
 
 func versionKey(o oss.Object) string { return o.Key + "\x00" + o.SHA1 }
 
 func (d *dateStore) get(o oss.Object) (stamp, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if s, ok := d.kept[versionKey(o)]; ok {
+		return s, true
+	}
 	s, ok := d.m[versionKey(o)]
 	return s, ok
 }
@@ -170,9 +176,33 @@ func (f *FS) fillDates(ctx context.Context, l *dirList) {
 	g.Wait()
 }
 
-// set records the stamp of a version written or changed through this mount.
-func (d *dateStore) set(o oss.Object, s stamp) {
+// set records the stamp of a version committed through this mount (its user
+// metadata holds it too): a stamp kept for the same key and bytes is dropped.
+func (d *dateStore) set(o oss.Object, s stamp) error {
+	vk := versionKey(o)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.m[versionKey(o)] = s
+	d.m[vk] = s
+	if _, ok := d.kept[vk]; !ok {
+		return nil
+	}
+	delete(d.kept, vk)
+	if d.log == nil {
+		return nil
+	}
+	return d.log.drop(vk)
+}
+
+// keep records a stamp set through this mount on a committed version, whose
+// user metadata cannot be changed cheaply: persisted in the stamp log, it
+// wins over what details tell of the version.
+func (d *dateStore) keep(o oss.Object, s stamp) error {
+	vk := versionKey(o)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.kept[vk] = s
+	if d.log == nil {
+		return nil
+	}
+	return d.log.put(vk, s)
 }

@@ -121,6 +121,7 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err := f.client.DeleteObject(ctx, f.opts.Bucket, key); err != nil && !errors.Is(err, oss.ErrNotFound) {
 		return f.errno("unlink", key, err)
 	}
+	f.engine.Forget(f.opts.Bucket, key)
 	f.ns.removeFile(key)
 	return 0
 }
@@ -196,9 +197,10 @@ func (d *dirNode) Mknod(ctx context.Context, name string, mode uint32, dev uint3
 	return nil, syscall.EPERM
 }
 
-// Setattr of a directory: its mtime and mode are not stored (only a marker's
-// stamp at mkdir), so changes are accepted as no-ops only for the mount's own
-// owner; a size is EISDIR.
+// Setattr of a directory: mtime and mode are kept for its marker (in the
+// stamp log, like a file's); a directory without a marker has nowhere to keep
+// them and shows the mount's start and the default mode whatever is set. Only
+// the mount's own owner is accepted; a size is EISDIR.
 func (d *dirNode) Setattr(ctx context.Context, fh fusefs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	f := d.fs
 	if !f.writable() {
@@ -212,6 +214,20 @@ func (d *dirNode) Setattr(ctx context.Context, fh fusefs.FileHandle, in *fuse.Se
 	}
 	if _, ok := in.GetSize(); ok {
 		return syscall.EISDIR
+	}
+	mtime, hasMtime := in.GetMTime()
+	mode, hasMode := in.GetMode()
+	if e := d.markerEntry(); e != nil && e.marker && (hasMtime || hasMode) {
+		st, _ := f.dates.get(e.obj)
+		if hasMtime {
+			st.mtime = mtime
+		}
+		if hasMode {
+			st.mode = mode & 0o7777
+		}
+		if err := f.dates.keep(e.obj, st); err != nil {
+			f.log.Error("a stamp is kept in memory only", "op", "setattr", "key", d.prefix, "err", err)
+		}
 	}
 	f.dirAttr(d.StableAttr().Ino, d.markerEntry(), &out.Attr)
 	return 0

@@ -2,6 +2,8 @@ package fs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"syscall"
@@ -78,6 +80,12 @@ func New(ctx context.Context, opts Options, client Client, engine *transfer.Engi
 			return nil, err
 		}
 		f.spill = d
+		log, kept, err := openStampLog(opts.SpillDir)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("fs: stamp log: %w", err)
+		}
+		f.dates.log, f.dates.kept = log, kept
 		if err := f.loadPending(); err != nil {
 			d.Close()
 			return nil, err
@@ -92,7 +100,7 @@ func (f *FS) Close() error {
 	if f.spill == nil {
 		return nil
 	}
-	return f.spill.Close()
+	return errors.Join(f.dates.log.Close(), f.spill.Close())
 }
 
 // Root returns the bucket's root directory node.

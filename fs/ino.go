@@ -26,3 +26,13 @@ func (t *inoTable) get(id string) uint64 {
 
 func dirID(prefix string) string { return "d:" + prefix }
 func fileID(key string) string   { return "f:" + key }
+
+// move gives the path to the inode number of from, which it no longer names.
+func (t *inoTable) move(from, to string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ino, ok := t.m[from]; ok {
+		t.m[to] = ino
+		delete(t.m, from)
+	}
+}

@@ -101,7 +101,9 @@ func (n *fileNode) setStamp(key string, change func(*stamp)) {
 		st.mtime = o.LastModifiedDate
 	}
 	change(&st)
-	f.dates.set(o, st)
+	if err := f.dates.keep(o, st); err != nil {
+		f.log.Error("a stamp set through the mount is kept in memory only", "op", "setattr", "key", key, "err", err)
+	}
 }
 
 // Getxattr: ossfs stores no extended attributes.

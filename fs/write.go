@@ -297,7 +297,9 @@ func (f *FS) committed(o oss.Object, st stamp) {
 	if st.mtime.IsZero() {
 		st.mtime = time.Now()
 	}
-	f.dates.set(o, st)
+	if err := f.dates.set(o, st); err != nil {
+		f.log.Warn("stamp log", "op", "commit", "key", o.Key, "err", err)
+	}
 	f.ns.putFile(o.Key, o)
 }
 

@@ -206,3 +206,8 @@ func (r *Reader) checkResponse(resp *oss.DownloadResponse) error {
 	}
 	return nil
 }
+
+// Forget drops what the Engine keeps of an object (its download URL and
+// identity): the object was replaced or deleted by other means than an Upload
+// of this Engine (copyto, delete), so the next Open must ask again.
+func (e *Engine) Forget(bucket, key string) { e.urls.forget(bucket, key) }
