@@ -1,0 +1,409 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ossfs/ossfs/internal/testbytes"
+	"github.com/ossfs/ossfs/oss"
+)
+
+// object returns what APS holds at key, or nil when it holds nothing.
+func (w *world) object(t *testing.T, bucket, key string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var buf bytes.Buffer
+	w.e.Forget(bucket, key) // the mount may have replaced it since
+	if _, err := w.e.DownloadTo(ctx, bucket, key, &buf); err != nil {
+		if errors.Is(err, oss.ErrNotFound) {
+			return nil
+		}
+		t.Fatalf("download %q: %v", key, err)
+	}
+	return append([]byte{}, buf.Bytes()...)
+}
+
+// mustObject fails unless APS holds exactly want at key.
+func (w *world) mustObject(t *testing.T, bucket, key string, want []byte) {
+	t.Helper()
+	got := w.object(t, bucket, key)
+	if got == nil {
+		t.Fatalf("no object %q in APS", key)
+	}
+	if sha1Of(got) != sha1Of(want) {
+		t.Fatalf("object %q: %d bytes sha1 %s, want %d bytes sha1 %s", key, len(got), sha1Of(got), len(want), sha1Of(want))
+	}
+}
+
+func (w *world) faults(t *testing.T, rules string) {
+	t.Helper()
+	method, body := http.MethodPost, strings.NewReader(rules)
+	if rules == "" {
+		method, body = http.MethodDelete, strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, w.emu.endpoint+"/emulator/faults", body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("faults: %s", resp.Status)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func TestWriteSmallFileCallsAndEmptyFile(t *testing.T) {
+	const bucket = "wsmall"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	w.resetStats(t)
+	if err := os.WriteFile(m.path("a.txt"), []byte("hello\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	calls := w.stats(t)
+	// A new small file costs one URL request, one PUT, one completion and one
+	// details call (the sha1 check), plus the lookup of the new name.
+	for ep, want := range map[string]int64{"signeds3upload.get": 1, "s3.upload": 1, "signeds3upload.complete": 1} {
+		if calls[ep] != want {
+			t.Errorf("%s: %d calls, want %d (%v)", ep, calls[ep], want, calls)
+		}
+	}
+	if calls["objects.details"] > 2 {
+		t.Errorf("objects.details: %d calls, want at most 2 (%v)", calls["objects.details"], calls)
+	}
+	w.mustObject(t, bucket, "a.txt", []byte("hello\n"))
+
+	f, err := os.Create(m.path("empty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("close of an empty new file: %v", err)
+	}
+	w.mustObject(t, bucket, "empty", nil)
+	if got := w.object(t, bucket, "empty"); got == nil {
+		t.Fatal("an empty new file is no object")
+	}
+	// Opening for writing and closing without a change uploads nothing.
+	w.resetStats(t)
+	f, err = os.OpenFile(m.path("a.txt"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if c := w.stats(t); c["signeds3upload.complete"] != 0 || c["s3.upload"] != 0 {
+		t.Errorf("an unchanged handle uploaded: %v", c)
+	}
+	fi, err := os.Stat(m.path("a.txt"))
+	if err != nil || fi.Size() != 6 || fi.Mode().Perm() != 0o640 {
+		t.Errorf("stat after write: %v %v", fi, err)
+	}
+}
+
+func TestWriteCopyTreeInAndOut(t *testing.T) {
+	const bucket = "wtree"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	src := t.TempDir()
+	want := map[string][]byte{}
+	for i := range 40 {
+		rel := filepath.Join(fmt.Sprintf("d%d", i%4), fmt.Sprintf("s%d", i%3), fmt.Sprintf("f%02d.txt", i))
+		b := testbytes.Pattern{Seed: uint64(i)}.Bytes(0, int64(i*997))
+		os.MkdirAll(filepath.Join(src, filepath.Dir(rel)), 0o755)
+		os.WriteFile(filepath.Join(src, rel), b, 0o644)
+		want[rel] = b
+	}
+	for _, name := range []string{"with space.txt", "plus+percent%.txt", "hash#question?.txt", "ünïcødé 日本.txt"} {
+		b := []byte(name)
+		os.WriteFile(filepath.Join(src, name), b, 0o644)
+		want[name] = b
+	}
+	run(t, "cp", "-r", src+"/.", m.path("tree"))
+	for rel, b := range want {
+		w.mustObject(t, bucket, "tree/"+filepath.ToSlash(rel), b)
+	}
+	out := t.TempDir()
+	run(t, "cp", "-r", m.path("tree")+"/.", out)
+	got := readTree(t, out)
+	for rel, b := range want {
+		if sha1Of(got[rel]) != sha1Of(b) {
+			t.Errorf("%s copied out: sha1 %s, want %s", rel, sha1Of(got[rel]), sha1Of(b))
+		}
+	}
+}
+
+func TestWriteLargeFileInAndOut(t *testing.T) {
+	const bucket = "wlarge"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	const size = 300 << 20
+	p := testbytes.Pattern{Seed: 301}
+	src := filepath.Join(t.TempDir(), "big.bin")
+	f, _ := os.Create(src)
+	io.Copy(f, p.Reader(size))
+	f.Close()
+	run(t, "cp", src, m.path("big.bin"))
+	out, err := exec.Command("sha1sum", m.path("big.bin")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(out))[0]; got != p.SHA1(size) {
+		t.Fatalf("300 MiB read back: sha1 %s, want %s", got, p.SHA1(size))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o, err := w.c.ObjectDetails(ctx, bucket, "big.bin", oss.DetailsOptions{})
+	if err != nil || o.Size != size || o.SHA1 != p.SHA1(size) {
+		t.Fatalf("APS holds %+v (%v), want %d bytes sha1 %s", o, err, size, p.SHA1(size))
+	}
+}
+
+func TestWriteAppendTruncateAndRandomWrites(t *testing.T) {
+	const bucket = "wedit"
+	w := newWorld(t, bucket)
+	base := testbytes.Pattern{Seed: 9}.Bytes(0, 12<<20+5)
+	w.put(t, bucket, "base.bin", base)
+	m := mount(t, w.env, bucket)
+
+	// echo >> appends to what is there.
+	run(t, "sh", "-c", "echo one > "+m.path("log.txt")+" && echo two >> "+m.path("log.txt"))
+	w.mustObject(t, bucket, "log.txt", []byte("one\ntwo\n"))
+
+	// truncate -s up and down.
+	run(t, "truncate", "-s", "20", m.path("log.txt"))
+	w.mustObject(t, bucket, "log.txt", append([]byte("one\ntwo\n"), make([]byte, 12)...))
+	run(t, "truncate", "-s", "3", m.path("log.txt"))
+	w.mustObject(t, bucket, "log.txt", []byte("one"))
+
+	// dd into the middle of an existing object: the untouched ranges come
+	// from the remote object.
+	want := bytes.Clone(base)
+	copy(want[7<<20:], "PATCH")
+	run(t, "sh", "-c", "printf PATCH | dd of="+m.path("base.bin")+fmt.Sprintf(" bs=1 seek=%d conv=notrunc status=none", 7<<20))
+	w.mustObject(t, bucket, "base.bin", want)
+	got, err := os.ReadFile(m.path("base.bin"))
+	if err != nil || sha1Of(got) != sha1Of(want) {
+		t.Fatalf("read back after dd: %d bytes, %v", len(got), err)
+	}
+
+	// Read while writing: a second handle sees the first one's bytes.
+	wf, err := os.OpenFile(m.path("live.txt"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf.Write([]byte("written, not closed"))
+	rb, err := os.ReadFile(m.path("live.txt"))
+	if err != nil || string(rb) != "written, not closed" {
+		t.Errorf("read while writing: %q %v", rb, err)
+	}
+	if err := wf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.mustObject(t, bucket, "live.txt", []byte("written, not closed"))
+}
+
+func TestWriteNamespaceOps(t *testing.T) {
+	const bucket = "wns"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	if err := os.Mkdir(m.path("dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.mustObject(t, bucket, "dir/", nil)
+	os.WriteFile(m.path("dir/f"), []byte("f"), 0o644)
+	if err := os.Remove(m.path("dir")); !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("rmdir of a full directory: %v, want ENOTEMPTY", err)
+	}
+	if err := os.Rename(m.path("dir/f"), m.path("g")); err != nil {
+		t.Fatal(err)
+	}
+	w.mustObject(t, bucket, "g", []byte("f"))
+	if w.object(t, bucket, "dir/f") != nil {
+		t.Error("rename left the old object")
+	}
+	if err := os.Remove(m.path("dir")); err != nil {
+		t.Errorf("rmdir of an empty directory: %v", err)
+	}
+	if w.object(t, bucket, "dir/") != nil {
+		t.Error("rmdir left the marker")
+	}
+	if err := os.Remove(m.path("g")); err != nil {
+		t.Fatal(err)
+	}
+	if w.object(t, bucket, "g") != nil {
+		t.Error("unlink left the object")
+	}
+	if _, err := os.Stat(m.path("g")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat after unlink: %v", err)
+	}
+	// sed -i writes a temporary file and renames it over the original.
+	os.WriteFile(m.path("s.txt"), []byte("one\ntwo\n"), 0o644)
+	run(t, "sed", "-i", "s/one/ONE/", m.path("s.txt"))
+	w.mustObject(t, bucket, "s.txt", []byte("ONE\ntwo\n"))
+	if b, _ := os.ReadFile(m.path("s.txt")); string(b) != "ONE\ntwo\n" {
+		t.Errorf("after sed -i the mount shows %q", b)
+	}
+	// What cannot be stored fails loudly.
+	for _, c := range []struct {
+		what string
+		err  error
+		want syscall.Errno
+	}{
+		{"link", os.Link(m.path("s.txt"), m.path("hard")), syscall.EPERM},
+		{"symlink", os.Symlink("s.txt", m.path("sym")), syscall.EPERM},
+		{"mkfifo", syscall.Mkfifo(m.path("fifo"), 0o644), syscall.EPERM},
+		{"setxattr", syscall.Setxattr(m.path("s.txt"), "user.x", []byte("1"), 0), syscall.ENOTSUP},
+		{"chown", os.Chown(m.path("s.txt"), 12345, 12345), syscall.EPERM},
+		{"long name", os.WriteFile(m.path(strings.Repeat("n", 256)), nil, 0o644), syscall.ENAMETOOLONG},
+		{"mv dir", os.Rename(m.path("tree"), m.path("tree2")), syscall.ENOENT},
+	} {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: %v, want %v", c.what, c.err, c.want)
+		}
+	}
+	os.Mkdir(m.path("d1"), 0o755)
+	if err := os.Rename(m.path("d1"), m.path("d2")); !errors.Is(err, syscall.EXDEV) {
+		t.Errorf("directory rename: %v, want EXDEV", err)
+	}
+	run(t, "mv", m.path("d1"), m.path("d2")) // mv falls back to copying
+	if fi, err := os.Stat(m.path("d2")); err != nil || !fi.IsDir() {
+		t.Errorf("mv of a directory: %v %v", fi, err)
+	}
+}
+
+func TestWriteRsyncTwiceTransfersNothing(t *testing.T) {
+	needTool(t, "rsync")
+	const bucket = "wrsync"
+	w := newWorld(t, bucket)
+	spillDir := filepath.Join(t.TempDir(), "spill")
+	src := t.TempDir()
+	for i := range 12 {
+		p := filepath.Join(src, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%d", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, testbytes.Pattern{Seed: uint64(i)}.Bytes(0, int64(i*100)), 0o600+os.FileMode(i%2)*0o40)
+		old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+		os.Chtimes(p, old, old)
+	}
+	m := mount(t, w.env, bucket, "--spill-dir", spillDir)
+	run(t, "rsync", "-a", src+"/", m.path("r")+"/")
+	transferred := func() []string {
+		var files []string
+		for _, l := range strings.Split(run(t, "rsync", "-a", "--itemize-changes", src+"/", m.path("r")+"/"), "\n") {
+			if strings.HasPrefix(l, ">f") || strings.HasPrefix(l, "cf") || strings.HasPrefix(l, ".f") {
+				files = append(files, l)
+			}
+		}
+		return files
+	}
+	if got := transferred(); len(got) > 0 {
+		t.Errorf("second rsync -a changed files: %q", got)
+	}
+	m.stop(t)
+	m = mount(t, w.env, bucket, "--spill-dir", spillDir)
+	if got := transferred(); len(got) > 0 {
+		t.Errorf("rsync -a after a remount changed files: %q", got)
+	}
+}
+
+func TestWriteReadOnlyRefusesChanges(t *testing.T) {
+	const bucket = "wro"
+	w := newWorld(t, bucket)
+	w.put(t, bucket, "a", []byte("a"))
+	m := mount(t, w.env, bucket, "--read-only")
+	for _, c := range []struct {
+		what string
+		err  error
+	}{
+		{"create", os.WriteFile(m.path("new"), []byte("x"), 0o644)},
+		{"open for writing", func() error { _, err := os.OpenFile(m.path("a"), os.O_WRONLY, 0); return err }()},
+		{"mkdir", os.Mkdir(m.path("d"), 0o755)},
+		{"unlink", os.Remove(m.path("a"))},
+		{"rename", os.Rename(m.path("a"), m.path("b"))},
+		{"truncate", os.Truncate(m.path("a"), 0)},
+		{"chmod", os.Chmod(m.path("a"), 0o600)},
+	} {
+		if !errors.Is(c.err, syscall.EROFS) {
+			t.Errorf("%s on --read-only: %v, want EROFS", c.what, c.err)
+		}
+	}
+}
+
+func TestWriteFailedCommitIsKeptAndRetried(t *testing.T) {
+	const bucket = "wfail"
+	w := newWorld(t, bucket)
+	spillDir := filepath.Join(t.TempDir(), "spill")
+	m := mount(t, w.env, bucket, "--spill-dir", spillDir)
+	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500}]`)
+	data := testbytes.Pattern{Seed: 77}.Bytes(0, 3<<20)
+	f, err := os.Create(m.path("kept.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(data)
+	if err := f.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close with failing completions: %v, want EIO", err)
+	}
+	if w.object(t, bucket, "kept.bin") != nil {
+		t.Fatal("a failed commit left an object")
+	}
+	sidecars, _ := filepath.Glob(filepath.Join(spillDir, "*.json"))
+	if len(sidecars) != 1 {
+		t.Fatalf("pending uploads in the spill dir: %v", sidecars)
+	}
+	// The mount still shows the file, from its spill file.
+	if b, err := os.ReadFile(m.path("kept.bin")); err != nil || sha1Of(b) != sha1Of(data) {
+		t.Errorf("the pending file reads %d bytes, %v", len(b), err)
+	}
+	w.faults(t, "")
+	waitObject(t, w, bucket, "kept.bin", data)
+
+	// A mount killed with an upload pending: the next mount commits it.
+	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500}]`)
+	data2 := testbytes.Pattern{Seed: 78}.Bytes(0, 1<<20)
+	if err := os.WriteFile(m.path("killed.bin"), data2, 0o644); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("write with failing completions: %v, want EIO", err)
+	}
+	m.cmd.Process.Kill()
+	<-m.done
+	exec.Command("umount", "-l", m.dir).Run()
+	w.faults(t, "")
+	mount(t, w.env, bucket, "--spill-dir", spillDir)
+	waitObject(t, w, bucket, "killed.bin", data2)
+}
+
+// waitObject polls APS, with a deadline, until it holds want at key.
+func waitObject(t *testing.T, w *world, bucket, key string, want []byte) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got := w.object(t, bucket, key)
+		if got != nil && sha1Of(got) == sha1Of(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q was not committed in the background (holds %d bytes)", key, len(got))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
