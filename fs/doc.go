@@ -41,15 +41,40 @@
 // transfer splits into parallel GETs; prefetched blocks are held by the reader
 // until consumed, within one PrefetchBytes budget over all open files.
 //
+// # Writes
+//
+// A file opened for writing (or created, or truncated by path) gets a wfile:
+// one spill.File shared by every handle open on that key, registered in
+// FS.wfiles until its last handle is released and it is committed. Lookups,
+// readdir, getattr and opens for reading see a wfile before the namespace, so
+// a file being written shows its spill file's size and reads its newest
+// bytes. A commit (flush of a handle that changed the file, fsync, truncate
+// by path) fills what is still the original's, uploads every part as one new
+// session, completes it with the size, the sha1 of the spill file and the
+// stamp as user metadata (userMeta), and then tells the namespace, the date
+// store and the node of the new version. A failed commit persists the spill
+// file as a pending upload and starts a retry loop on the mount's context;
+// New takes up the pending uploads a previous mount left (spill.LoadPending).
+// Unlink abandons a wfile (nothing is committed; open handles keep working);
+// rename moves an uncommitted wfile to the new key, or copies a committed
+// object and deletes the old one. Stamps set on committed versions are kept
+// in a stamp log in the spill directory (stampLog), by key and sha1.
+//
 // # Errors
 //
 // toErrno is the one place an error becomes an errno (ENOENT, EACCES, EAGAIN,
-// ESTALE, EINTR, ETIMEDOUT, else EIO, which is logged with its cause).
+// ESTALE, EINTR, ETIMEDOUT, ENOSPC and the other errnos the spill file
+// reports, else EIO, which is logged with its cause). Node methods answer the
+// errnos of docs/SEMANTICS.md directly (EROFS, ENOTEMPTY, EXDEV, EPERM, ...).
 //
 // # Locks
 //
-// fileNode.mu guards what a file knows of its object; blockReader.mu its held
-// blocks and window. Lock order: blockReader.mu, then inflight.mu, then
-// budget.mu; namespace.mu and dateStore.mu are leaves. No lock is held across a
-// network call.
+// fileNode.mu guards what a file knows of its object (key, version);
+// blockReader.mu its held blocks and window. Lock order: blockReader.mu, then
+// inflight.mu, then budget.mu. For writes: wfile.commitMu, then FS.wmu, then
+// wfile.mu, then spill.File's own lock; fileNode.mu is never held while
+// taking them. namespace.mu, dateStore.mu and stampLog.mu are leaves. No lock
+// is held across a network call except wfile.commitMu, which serializes the
+// commits of one file (a second close waits for the first one's upload
+// rather than uploading the same bytes again; a rename waits for it too).
 package fs
