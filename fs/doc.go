@@ -48,9 +48,11 @@
 // FS.wfiles until its last handle is released and it is committed. Lookups,
 // readdir, getattr and opens for reading see a wfile before the namespace, so
 // a file being written shows its spill file's size and reads its newest
-// bytes. A commit (flush of a handle that changed the file, fsync, truncate
-// by path) fills what is still the original's, uploads every part as one new
-// session, completes it with the size, the sha1 of the spill file and the
+// bytes. A sequential writer's finished parts go up in the background to the
+// wfile's session (wrote). A commit (flush of a handle that changed the file,
+// fsync, truncate by path) stops handing out parts and waits for those out,
+// fills what is still the original's, puts the parts the session lacks (a new
+// session when the plan says so; after a failure every part), completes it with the size, the sha1 of the spill file and the
 // stamp as user metadata (userMeta), and then tells the namespace, the date
 // store and the node of the new version. A failed commit persists the spill
 // file as a pending upload and starts a retry loop on the mount's context;

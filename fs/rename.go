@@ -130,6 +130,7 @@ func (f *FS) rekey(w *wfile, from, to string) {
 	pending := w.pending
 	w.mu.Unlock()
 	f.wmu.Unlock()
+	w.dropSession() // a session belongs to its key
 	if pending {
 		w.persist()
 	}

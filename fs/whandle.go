@@ -43,7 +43,10 @@ func (h *writeHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 func (h *writeHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n, err := h.w.file.WriteAt(data, off)
 	if n > 0 || err == nil {
-		h.markChanged()
+		h.w.wrote(off, n)
+		h.mu.Lock()
+		h.changed = true
+		h.mu.Unlock()
 	}
 	if err != nil {
 		return uint32(n), h.node.fs.errno("write", h.node.keyOf(), err)

@@ -39,6 +39,59 @@ type wfile struct {
 	retrying bool      // guarded by mu; a background retry loop runs
 	unlinked bool      // guarded by mu; removed from the namespace: never committed
 	node     *fileNode // guarded by mu; the node last opened on it (nil after a restart)
+
+	// Background part uploads of a sequential writer (see wrote).
+	sess       *transfer.Upload // guarded by mu; the session parts go to, nil until one is put
+	lastEnd    int64            // guarded by mu; end of the last write: a write there is sequential
+	committing bool             // guarded by mu; a commit runs: no parts are handed out
+	puts       sync.WaitGroup   // background part uploads in flight
+}
+
+// wrote records a write of n bytes at off. For a sequential writer it hands
+// the parts it has finished to background uploads on the mount's context, so
+// that close waits for little more than the last part.
+func (w *wfile) wrote(off int64, n int) {
+	w.mu.Lock()
+	sequential := off == w.lastEnd
+	w.lastEnd = off + int64(n)
+	w.st.mtime = time.Now()
+	if !sequential || w.committing || w.unlinked {
+		w.mu.Unlock()
+		return
+	}
+	parts := w.file.ReadyParts(w.lastEnd)
+	if len(parts) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	if w.sess == nil {
+		w.sess = w.fs.engine.NewUpload(w.fs.opts.Bucket, w.key, transfer.UploadOptions{})
+	}
+	u := w.sess
+	w.puts.Add(len(parts))
+	w.mu.Unlock()
+	for _, p := range parts {
+		go w.putInBackground(u, p)
+	}
+}
+
+func (w *wfile) putInBackground(u *transfer.Upload, p spill.Part) {
+	defer w.puts.Done()
+	if err := u.PutPart(w.fs.bg, p.Number, p.Section, p.Section.Size()); err != nil {
+		w.file.PartFailed(p.Number, p.Gen) // the commit puts it again
+		w.fs.log.Debug("background part upload failed", "op", "write", "part", p.Number, "err", err)
+		return
+	}
+	w.file.PartUploaded(p.Number, p.Gen)
+}
+
+// dropSession abandons the session: every part is put again by the next
+// commit, in a new one.
+func (w *wfile) dropSession() {
+	w.mu.Lock()
+	w.sess = nil
+	w.mu.Unlock()
+	w.file.ResetSession()
 }
 
 // setNode records the node a commit tells of the new version.
@@ -205,13 +258,31 @@ func (w *wfile) commit(ctx context.Context) error {
 // upload sends every byte as one new multipart session and completes it with
 // the size, the sha1 of the whole content and the stamp as user metadata.
 func (w *wfile) upload(ctx context.Context) error {
+	w.mu.Lock()
+	w.committing = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.committing = false
+		w.mu.Unlock()
+	}()
+	w.puts.Wait() // the spill file plans no commit while parts are out
+	err := w.uploadOnce(ctx)
+	if err != nil {
+		w.dropSession()
+	}
+	return err
+}
+
+// uploadOnce puts the parts the session lacks (every part, in a new session,
+// when none was started or the plan says so) and completes it with the size,
+// the sha1 of the whole content and the stamp as user metadata.
+func (w *wfile) uploadOnce(ctx context.Context) error {
 	f := w.fs
 	key, st := w.snapshot()
 	if err := w.file.FillAll(ctx); err != nil {
 		return err
 	}
-	// Every commit is one new session: parts of an earlier one may be gone.
-	w.file.ResetSession()
 	plan, err := w.file.PlanCommit()
 	if err != nil {
 		return err
@@ -221,8 +292,12 @@ func (w *wfile) upload(ctx context.Context) error {
 		reportAll(w.file, plan.Parts, false)
 		return err
 	}
-	meta, _ := json.Marshal(st.userMeta())
-	u := f.engine.NewUpload(f.opts.Bucket, key, transfer.UploadOptions{UserMetadata: string(meta), PartsHint: len(plan.Parts)})
+	w.mu.Lock()
+	if w.sess == nil || plan.NewSession {
+		w.sess = f.engine.NewUpload(f.opts.Bucket, key, transfer.UploadOptions{PartsHint: len(plan.Parts)})
+	}
+	u := w.sess
+	w.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for _, p := range plan.Parts {
@@ -239,6 +314,8 @@ func (w *wfile) upload(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	meta, _ := json.Marshal(st.userMeta())
+	u.SetUserMetadata(string(meta))
 	obj, err := u.Complete(ctx, plan.Size, sum)
 	if err != nil {
 		return err
@@ -246,11 +323,12 @@ func (w *wfile) upload(ctx context.Context) error {
 	if err := w.file.Committed(plan); err != nil {
 		f.log.Warn("spill: forgetting a committed pending upload failed", "op", "commit", "key", key, "err", err)
 	}
-	obj.Key = key
-	f.committed(*obj, st)
 	w.mu.Lock()
+	w.sess = nil
 	node := w.node
 	w.mu.Unlock()
+	obj.Key = key
+	f.committed(*obj, st)
 	if node != nil && node.keyOf() == key {
 		node.seen(*obj)
 	}

@@ -163,7 +163,13 @@ func TestWriteLargeFileInAndOut(t *testing.T) {
 	f, _ := os.Create(src)
 	io.Copy(f, p.Reader(size))
 	f.Close()
+	w.resetStats(t)
 	run(t, "cp", src, m.path("big.bin"))
+	// A sequential writer's parts go up in the background while it writes,
+	// each once: 8 MiB parts, the last one at close.
+	if calls := w.stats(t); calls["s3.upload"] != (size+8<<20-1)/(8<<20) || calls["signeds3upload.complete"] != 1 {
+		t.Errorf("writing 300 MiB: %v, want every part put once and one completion", calls)
+	}
 	out, err := exec.Command("sha1sum", m.path("big.bin")).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -406,4 +412,35 @@ func waitObject(t *testing.T, w *world, bucket, key string, want []byte) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+func TestWriteSequentialPartsGoUpBeforeClose(t *testing.T) {
+	const bucket = "wseq"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	p := testbytes.Pattern{Seed: 5}
+	const size = 20<<20 + 3
+	f, err := os.Create(m.path("seq.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.resetStats(t)
+	if _, err := io.Copy(f, p.Reader(size)); err != nil {
+		t.Fatal(err)
+	}
+	// Two whole 8 MiB parts are written: they go up before close.
+	deadline := time.Now().Add(time.Minute)
+	for w.stats(t)["s3.upload"] < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no part went up before close: %v", w.stats(t))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c := w.stats(t); c["s3.upload"] != 3 || c["signeds3upload.complete"] != 1 {
+		t.Errorf("calls: %v, want 3 parts put once each and one completion", c)
+	}
+	w.mustObject(t, bucket, "seq.bin", p.Bytes(0, size))
 }

@@ -94,6 +94,15 @@ func (e *Engine) ResumeUpload(st UploadState) *Upload {
 	return u
 }
 
+// SetUserMetadata changes the user-defined metadata Complete stores (it is
+// sent only with the completion), for a writer whose mtime changes after the
+// first parts are put.
+func (u *Upload) SetUserMetadata(m string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.opts.UserMetadata = m
+}
+
 // State returns what has to be saved to resume the session elsewhere.
 func (u *Upload) State() UploadState {
 	u.mu.Lock()
@@ -239,11 +248,12 @@ func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Ob
 	if err != nil {
 		return nil, err
 	}
+	st := u.State()
 	req := oss.CompleteRequest{
-		UploadKey: u.State().UploadKey, Size: size, ETags: eTags, SHA1: sha1,
-		ContentType: u.opts.ContentType, ContentDisposition: u.opts.ContentDisposition,
-		ContentEncoding: u.opts.ContentEncoding, CacheControl: u.opts.CacheControl,
-		UserMetadata: u.opts.UserMetadata,
+		UploadKey: st.UploadKey, Size: size, ETags: eTags, SHA1: sha1,
+		ContentType: st.Options.ContentType, ContentDisposition: st.Options.ContentDisposition,
+		ContentEncoding: st.Options.ContentEncoding, CacheControl: st.Options.CacheControl,
+		UserMetadata: st.Options.UserMetadata,
 	}
 	obj, err := u.e.c.CompleteUpload(ctx, u.bucket, u.key, req)
 	if err != nil {
