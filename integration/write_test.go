@@ -270,6 +270,19 @@ func TestWriteNamespaceOps(t *testing.T) {
 	if b, _ := os.ReadFile(m.path("s.txt")); string(b) != "ONE\ntwo\n" {
 		t.Errorf("after sed -i the mount shows %q", b)
 	}
+	// vim saves by writing a new file after renaming the original away.
+	needTool(t, "vim")
+	run(t, "timeout", "60", "vim", "-Es", "-c", "set backup backupcopy=no", "-c", "%s/two/TWO/", "-c", "wq", m.path("s.txt"))
+	w.mustObject(t, bucket, "s.txt", []byte("ONE\nTWO\n"))
+	// cp -p keeps mode and mtime.
+	src := filepath.Join(t.TempDir(), "p")
+	os.WriteFile(src, []byte("p"), 0o604)
+	old := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	os.Chtimes(src, old, old)
+	run(t, "cp", "-p", src, m.path("p"))
+	if fi, err := os.Stat(m.path("p")); err != nil || fi.Mode().Perm() != 0o604 || !fi.ModTime().Equal(old) {
+		t.Errorf("cp -p: %v %v", fi, err)
+	}
 	// What cannot be stored fails loudly.
 	for _, c := range []struct {
 		what string
