@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"slices"
+	"sync"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -12,8 +13,23 @@ import (
 // dirNode is a directory: a key prefix ("" for the root, else "a/b/").
 type dirNode struct {
 	fusefs.Inode
-	fs     *FS
-	prefix string
+	fs *FS
+
+	mu     sync.Mutex
+	prefix string // guarded by mu; changes when the directory or one above it is renamed
+}
+
+// pfx returns the directory's current prefix.
+func (d *dirNode) pfx() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.prefix
+}
+
+func (d *dirNode) setPrefix(p string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.prefix = p
 }
 
 var (
@@ -26,29 +42,29 @@ var (
 // Lookup answers from a fresh listing of this directory when there is one, else
 // with at most two calls (see namespace.lookup).
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
-	if key := childKey(d.prefix, name); d.fs.wfileOf(key) != nil {
+	if key := childKey(d.pfx(), name); d.fs.wfileOf(key) != nil {
 		return d.fs.writingChild(ctx, &d.Inode, key, out), 0
 	}
-	e, err := d.fs.ns.lookup(ctx, d.prefix, name)
+	e, err := d.fs.ns.lookup(ctx, d.pfx(), name)
 	if err != nil {
-		return nil, d.fs.errno("lookup", childKey(d.prefix, name), err)
+		return nil, d.fs.errno("lookup", childKey(d.pfx(), name), err)
 	}
 	if e == nil {
 		return nil, syscall.ENOENT
 	}
-	return d.fs.child(ctx, &d.Inode, d.prefix, name, e, out), 0
+	return d.fs.child(ctx, &d.Inode, d.pfx(), name, e, out), 0
 }
 
 // Readdir lists the directory from a listing younger than the metadata TTL; the
 // kernel's readdirplus then looks up each entry, which the same listing answers.
 func (d *dirNode) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
-	l, err := d.fs.ns.list(ctx, d.prefix)
+	l, err := d.fs.ns.list(ctx, d.pfx())
 	if err != nil {
-		return nil, d.fs.errno("readdir", d.prefix, err)
+		return nil, d.fs.errno("readdir", d.pfx(), err)
 	}
 	d.fs.fillDates(ctx, l)
 	names := l.names()
-	for _, name := range d.fs.writingIn(d.prefix) {
+	for _, name := range d.fs.writingIn(d.pfx()) {
 		if l.entries[name] == nil {
 			names = append(names, name)
 		}
@@ -57,9 +73,9 @@ func (d *dirNode) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno)
 	entries := make([]fuse.DirEntry, 0, len(names))
 	for _, name := range names {
 		e := l.entries[name]
-		de := fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: d.fs.inos.get(fileID(childKey(d.prefix, name)))}
+		de := fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: d.fs.inos.get(fileID(childKey(d.pfx(), name)))}
 		if e != nil && e.dir {
-			de.Mode, de.Ino = syscall.S_IFDIR, d.fs.inos.get(dirID(childPrefix(d.prefix, name)))
+			de.Mode, de.Ino = syscall.S_IFDIR, d.fs.inos.get(dirID(childPrefix(d.pfx(), name)))
 		}
 		entries = append(entries, de)
 	}
@@ -73,10 +89,10 @@ func (d *dirNode) Getattr(ctx context.Context, fh fusefs.FileHandle, out *fuse.A
 
 // markerEntry is this directory's entry in its parent's fresh listing, if any.
 func (d *dirNode) markerEntry() *entry {
-	if d.prefix == "" {
+	if d.pfx() == "" {
 		return nil
 	}
-	parent, name := splitPrefix(d.prefix)
+	parent, name := splitPrefix(d.pfx())
 	if l := d.fs.ns.fresh(parent); l != nil {
 		return l.entries[name]
 	}

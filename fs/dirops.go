@@ -54,7 +54,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	if errno := checkNewName(name); errno != 0 {
 		return nil, nil, 0, errno
 	}
-	key := childKey(d.prefix, name)
+	key := childKey(d.pfx(), name)
 	st := stamp{mtime: time.Now(), mode: mode & 0o7777}
 	w, err := f.openW(key, flags&syscall.O_TRUNC != 0, func() (*spill.File, stamp, error) {
 		file, err := f.spill.New()
@@ -82,7 +82,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	if errno := checkNewName(name); errno != 0 {
 		return nil, errno
 	}
-	prefix := childPrefix(d.prefix, name)
+	prefix := childPrefix(d.pfx(), name)
 	st := stamp{mtime: time.Now(), mode: mode & 0o7777}
 	meta, _ := json.Marshal(st.userMeta())
 	obj, err := f.engine.UploadFrom(ctx, f.opts.Bucket, prefix, bytes.NewReader(nil), 0, transfer.UploadOptions{UserMetadata: string(meta)})
@@ -93,7 +93,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	f.dates.set(*obj, st)
 	f.ns.putDir(prefix, *obj)
 	e := &entry{dir: true, marker: true, obj: *obj}
-	return f.child(ctx, &d.Inode, d.prefix, name, e, out), 0
+	return f.child(ctx, &d.Inode, d.pfx(), name, e, out), 0
 }
 
 // Unlink deletes the object. A file being written is abandoned: its open
@@ -103,9 +103,9 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if !f.writable() {
 		return syscall.EROFS
 	}
-	key := childKey(d.prefix, name)
+	key := childKey(d.pfx(), name)
 	w := f.wfileOf(key)
-	e, err := f.ns.lookup(ctx, d.prefix, name)
+	e, err := f.ns.lookup(ctx, d.pfx(), name)
 	if err != nil {
 		return f.errno("unlink", key, err)
 	}
@@ -133,7 +133,7 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if !f.writable() {
 		return syscall.EROFS
 	}
-	prefix := childPrefix(d.prefix, name)
+	prefix := childPrefix(d.pfx(), name)
 	if f.writingBelow(prefix) {
 		return syscall.ENOTEMPTY
 	}
@@ -226,7 +226,7 @@ func (d *dirNode) Setattr(ctx context.Context, fh fusefs.FileHandle, in *fuse.Se
 			st.mode = mode & 0o7777
 		}
 		if err := f.dates.keep(e.obj, st); err != nil {
-			f.log.Error("a stamp is kept in memory only", "op", "setattr", "key", d.prefix, "err", err)
+			f.log.Error("a stamp is kept in memory only", "op", "setattr", "key", d.pfx(), "err", err)
 		}
 	}
 	f.dirAttr(d.StableAttr().Ino, d.markerEntry(), &out.Attr)

@@ -59,7 +59,9 @@
 // New takes up the pending uploads a previous mount left (spill.LoadPending).
 // Unlink abandons a wfile (nothing is committed; open handles keep working);
 // rename moves an uncommitted wfile to the new key, or copies a committed
-// object and deletes the old one. Stamps set on committed versions are kept
+// object and deletes the old one; a directory rename copies and deletes each
+// key (up to RenameDirLimit) and moves the prefixes and keys of the nodes
+// below it (retarget). Stamps set on committed versions are kept
 // in a stamp log in the spill directory (stampLog), by key and sha1.
 //
 // # Errors
@@ -71,7 +73,8 @@
 //
 // # Locks
 //
-// fileNode.mu guards what a file knows of its object (key, version);
+// fileNode.mu guards what a file knows of its object (key, version),
+// dirNode.mu a directory's prefix (both leaves);
 // blockReader.mu its held blocks and window. Lock order: blockReader.mu, then
 // inflight.mu, then budget.mu. For writes: wfile.commitMu, then FS.wmu, then
 // wfile.mu, then spill.File's own lock; fileNode.mu is never held while

@@ -331,3 +331,11 @@ func splitKeyName(key string) (prefix, name string) {
 	i := strings.LastIndex(key, "/")
 	return key[:i+1], key[i+1:]
 }
+
+// invalidate drops the cached listing of prefix, so the next lookup or readdir
+// lists it again.
+func (n *namespace) invalidate(prefix string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.dirs, prefix)
+}

@@ -19,6 +19,11 @@ type Options struct {
 	// SpillDir is the private directory of the files being written and of
 	// pending uploads (spill.OpenDir). Empty: every change answers EROFS.
 	SpillDir string
+	// RenameDirLimit is the most objects a directory rename copies and
+	// deletes one by one (two OSS calls each); a larger directory answers
+	// EXDEV, so that mv copies it through the mount. Default 100; negative:
+	// every directory rename answers EXDEV.
+	RenameDirLimit int
 	// MetadataTTL is how long a listing answers lookups and readdir, and how
 	// long the kernel may cache attributes and entries (default 60 s). A file
 	// opened after it sees changes made elsewhere.
@@ -49,6 +54,7 @@ func DefaultOptions() Options {
 		MetadataTTL: time.Minute, NegativeTTL: 5 * time.Second,
 		PrefetchBytes: 64 << 20, MaxReadahead: 64 << 20,
 		DateCallsPerMinute: 100, SyncDates: 32,
+		RenameDirLimit: 100,
 	}
 }
 
@@ -87,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DateCallsPerMinute == 0 {
 		o.DateCallsPerMinute = d.DateCallsPerMinute
+	}
+	if o.RenameDirLimit == 0 {
+		o.RenameDirLimit = d.RenameDirLimit
 	}
 	if o.SyncDates == 0 {
 		o.SyncDates = d.SyncDates

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"errors"
+	"strings"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -18,8 +19,9 @@ const renameNoReplace = 0x1
 // Rename moves a file. A file with changes not committed yet moves locally:
 // its next commit goes to the new key (and the old object, if any, is
 // deleted). A committed object is copied (copyto) and deleted; its stamp
-// moves with it. An existing target file is replaced. Directories answer
-// EXDEV, so that mv copies and deletes them file by file.
+// moves with it. An existing target file is replaced. A directory of up to
+// RenameDirLimit objects is copied and deleted key by key; beyond it, rename
+// answers EXDEV, so that mv copies and deletes it file by file.
 func (d *dirNode) Rename(ctx context.Context, name string, newParent fusefs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	f := d.fs
 	if !f.writable() {
@@ -32,8 +34,8 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fusefs.Inod
 	if errno := checkNewName(newName); errno != 0 {
 		return errno
 	}
-	from, to := childKey(d.prefix, name), childKey(np.prefix, newName)
-	e, err := f.ns.lookup(ctx, d.prefix, name)
+	from, to := childKey(d.pfx(), name), childKey(np.pfx(), newName)
+	e, err := f.ns.lookup(ctx, d.pfx(), name)
 	if err != nil {
 		return f.errno("rename", from, err)
 	}
@@ -42,9 +44,9 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fusefs.Inod
 	case e == nil && w == nil:
 		return syscall.ENOENT
 	case e != nil && e.dir:
-		return syscall.EXDEV
+		return d.renameDir(ctx, name, np, newName, flags)
 	}
-	target, err := f.ns.lookup(ctx, np.prefix, newName)
+	target, err := f.ns.lookup(ctx, np.pfx(), newName)
 	if err != nil {
 		return f.errno("rename", to, err)
 	}
@@ -133,5 +135,119 @@ func (f *FS) rekey(w *wfile, from, to string) {
 	w.dropSession() // a session belongs to its key
 	if pending {
 		w.persist()
+	}
+}
+
+// errTooMany stops a listing that went past the rename limit.
+var errTooMany = errors.New("more objects than the rename limit")
+
+// renameDir copies every key below the directory's prefix to the new prefix,
+// then deletes the old keys, and moves the nodes the kernel knows below it.
+// A directory with files being written answers EBUSY, one over the limit
+// EXDEV, a non-empty target ENOTEMPTY.
+func (d *dirNode) renameDir(ctx context.Context, name string, np *dirNode, newName string, flags uint32) syscall.Errno {
+	f := d.fs
+	from, to := childPrefix(d.pfx(), name), childPrefix(np.pfx(), newName)
+	if f.opts.RenameDirLimit < 0 {
+		return syscall.EXDEV
+	}
+	if strings.HasPrefix(to, from) {
+		return syscall.EINVAL
+	}
+	if f.writingBelow(from) || f.writingBelow(to) {
+		return syscall.EBUSY
+	}
+	target, err := f.ns.lookup(ctx, np.pfx(), newName)
+	if err != nil {
+		return f.errno("rename", to, err)
+	}
+	switch {
+	case target != nil && flags&renameNoReplace != 0:
+		return syscall.EEXIST
+	case target != nil && !target.dir:
+		return syscall.ENOTDIR
+	}
+	var objs []oss.Object
+	err = f.client.ListObjectsFunc(ctx, f.opts.Bucket, oss.ListOptions{BeginsWith: from}, func(o oss.Object) error {
+		if len(objs) == f.opts.RenameDirLimit {
+			return errTooMany
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	if errors.Is(err, errTooMany) {
+		return syscall.EXDEV
+	}
+	if err != nil {
+		return f.errno("rename", from, err)
+	}
+	if target != nil {
+		if errno := f.checkEmpty(ctx, to); errno != 0 {
+			return errno
+		}
+	}
+	for _, o := range objs {
+		nk := to + strings.TrimPrefix(o.Key, from)
+		no, err := f.client.CopyObject(ctx, f.opts.Bucket, o.Key, nk)
+		if err != nil {
+			return f.errno("rename", o.Key, err) // the source is whole; copies made so far stay
+		}
+		no.Key = nk
+		f.engine.Forget(f.opts.Bucket, nk)
+		if st, ok := f.dates.get(o); ok {
+			if err := f.dates.keep(*no, st); err != nil {
+				f.log.Error("a stamp is kept in memory only", "op", "rename", "key", nk, "err", err)
+			}
+		}
+	}
+	for _, o := range objs {
+		if err := f.client.DeleteObject(ctx, f.opts.Bucket, o.Key); err != nil && !errors.Is(err, oss.ErrNotFound) {
+			return f.errno("rename", o.Key, err)
+		}
+		f.engine.Forget(f.opts.Bucket, o.Key)
+	}
+	f.ns.removeDir(from)
+	f.ns.removeDir(to)
+	f.ns.invalidate(np.pfx())
+	if ch := d.GetChild(name); ch != nil {
+		f.retarget(ch, from, to)
+	}
+	return 0
+}
+
+// checkEmpty answers ENOTEMPTY when any key but the marker lives below prefix.
+func (f *FS) checkEmpty(ctx context.Context, prefix string) syscall.Errno {
+	page, err := f.client.ListObjectsPage(ctx, f.opts.Bucket, oss.ListOptions{BeginsWith: prefix, Limit: 2}, "")
+	if err != nil {
+		return f.errno("rename", prefix, err)
+	}
+	for _, o := range page.Items {
+		if o.Key != prefix {
+			return syscall.ENOTEMPTY
+		}
+	}
+	return 0
+}
+
+// retarget moves the nodes below a renamed directory from the prefix from to
+// the prefix to, with their inode numbers.
+func (f *FS) retarget(in *fusefs.Inode, from, to string) {
+	switch n := in.Operations().(type) {
+	case *dirNode:
+		old := n.pfx()
+		np := to + strings.TrimPrefix(old, from)
+		n.setPrefix(np)
+		f.inos.move(dirID(old), dirID(np))
+	case *fileNode:
+		n.mu.Lock()
+		old := n.key
+		n.key = to + strings.TrimPrefix(old, from)
+		n.obj.Key = n.key
+		nk := n.key
+		n.mu.Unlock()
+		f.inos.move(fileID(old), fileID(nk))
+	}
+	for _, ch := range in.Children() {
+		f.retarget(ch, from, to)
 	}
 }

@@ -232,7 +232,7 @@ func TestWriteAppendTruncateAndRandomWrites(t *testing.T) {
 func TestWriteNamespaceOps(t *testing.T) {
 	const bucket = "wns"
 	w := newWorld(t, bucket)
-	m := mount(t, w.env, bucket)
+	m := mount(t, w.env, bucket, "--rename-dir-limit", "3")
 	if err := os.Mkdir(m.path("dir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -295,19 +295,41 @@ func TestWriteNamespaceOps(t *testing.T) {
 		{"setxattr", syscall.Setxattr(m.path("s.txt"), "user.x", []byte("1"), 0), syscall.ENOTSUP},
 		{"chown", os.Chown(m.path("s.txt"), 12345, 12345), syscall.EPERM},
 		{"long name", os.WriteFile(m.path(strings.Repeat("n", 256)), nil, 0o644), syscall.ENAMETOOLONG},
-		{"mv dir", os.Rename(m.path("tree"), m.path("tree2")), syscall.ENOENT},
+		{"rename of a missing name", os.Rename(m.path("tree"), m.path("tree2")), syscall.ENOENT},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: %v, want %v", c.what, c.err, c.want)
 		}
 	}
-	os.Mkdir(m.path("d1"), 0o755)
-	if err := os.Rename(m.path("d1"), m.path("d2")); !errors.Is(err, syscall.EXDEV) {
-		t.Errorf("directory rename: %v, want EXDEV", err)
+	// A directory of up to --rename-dir-limit objects is renamed key by key.
+	os.MkdirAll(m.path("d1/sub"), 0o755)
+	os.WriteFile(m.path("d1/sub/x"), []byte("x"), 0o644)
+	if err := os.Rename(m.path("d1"), m.path("d2")); err != nil {
+		t.Fatalf("directory rename: %v", err)
 	}
-	run(t, "mv", m.path("d1"), m.path("d2")) // mv falls back to copying
-	if fi, err := os.Stat(m.path("d2")); err != nil || !fi.IsDir() {
-		t.Errorf("mv of a directory: %v %v", fi, err)
+	w.mustObject(t, bucket, "d2/sub/x", []byte("x"))
+	w.mustObject(t, bucket, "d2/", nil)
+	if w.object(t, bucket, "d1/sub/x") != nil || w.object(t, bucket, "d1/") != nil {
+		t.Error("directory rename left old keys")
+	}
+	if b, err := os.ReadFile(m.path("d2/sub/x")); err != nil || string(b) != "x" {
+		t.Errorf("after directory rename: %q %v", b, err)
+	}
+	if _, err := os.Stat(m.path("d1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old directory after rename: %v", err)
+	}
+	// Beyond the limit: EXDEV, and mv copies.
+	for i := range 4 {
+		os.MkdirAll(m.path("big"), 0o755)
+		os.WriteFile(m.path(fmt.Sprintf("big/f%d", i)), []byte{byte(i)}, 0o644)
+	}
+	if err := os.Rename(m.path("big"), m.path("big2")); !errors.Is(err, syscall.EXDEV) {
+		t.Errorf("rename of a directory over the limit: %v, want EXDEV", err)
+	}
+	run(t, "mv", m.path("big"), m.path("big2"))
+	w.mustObject(t, bucket, "big2/f3", []byte{3})
+	if w.object(t, bucket, "big/f3") != nil {
+		t.Error("mv of a directory left old keys")
 	}
 }
 

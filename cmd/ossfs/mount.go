@@ -37,6 +37,7 @@ type mountFlags struct {
 	dateCalls    int
 	spillDir     string
 	noWait       bool
+	renameLimit  int
 }
 
 func (f *mountFlags) register(fset *flag.FlagSet) {
@@ -56,6 +57,7 @@ func (f *mountFlags) register(fset *flag.FlagSet) {
 	fset.BoolVar(&f.debugFuse, "debug-fuse", false, "log every FUSE request (very verbose)")
 	fset.StringVar(&f.spillDir, "spill-dir", "", "private `directory` of files being written and of pending uploads (default: the user's cache dir/ossfs/spill/BUCKET)")
 	fset.BoolVar(&f.noWait, "no-wait-uploads", false, "exit at unmount without waiting for pending uploads (they are committed by the next mount)")
+	fset.IntVar(&f.renameLimit, "rename-dir-limit", 100, "most objects a directory rename copies one by one (2 OSS calls each); larger directories answer EXDEV and mv copies them (0: always EXDEV)")
 	fset.IntVar(&f.dateCalls, "date-calls-per-minute", 100, "OSS calls per minute spent fetching the dates of files listed without one (0: never)")
 }
 
@@ -123,6 +125,10 @@ func (f *mountFlags) fsOptions(bucket string) (fs.Options, error) {
 		}
 	}
 	o.DateCallsPerMinute = f.dateCalls
+	o.RenameDirLimit = f.renameLimit
+	if f.renameLimit <= 0 {
+		o.RenameDirLimit = -1
+	}
 	if f.dateCalls == 0 {
 		o.DateCallsPerMinute = -1
 	}
