@@ -39,7 +39,12 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fusefs.Inod
 	if err != nil {
 		return f.errno("rename", from, err)
 	}
-	w := f.wfileOf(from)
+	// Hold the file being written, if any, so that a release of its last
+	// handle cannot close it while the rename runs.
+	w := f.holdW(from)
+	if w != nil {
+		defer w.release()
+	}
 	switch {
 	case e == nil && w == nil:
 		return syscall.ENOENT
@@ -123,9 +128,11 @@ func (f *FS) renameFile(ctx context.Context, from, to string, e *entry, w *wfile
 // sidecar is rewritten with it.
 func (f *FS) rekey(w *wfile, from, to string) {
 	f.wmu.Lock()
-	if f.wfiles[from] == w {
-		delete(f.wfiles, from)
+	if f.wfiles[from] != w { // unlinked meanwhile: nothing to move
+		f.wmu.Unlock()
+		return
 	}
+	delete(f.wfiles, from)
 	f.wfiles[to] = w
 	w.mu.Lock()
 	w.key = to

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ossfs/ossfs/internal/testbytes"
 	"github.com/ossfs/ossfs/oss"
 )
@@ -478,4 +480,44 @@ func TestWriteSequentialPartsGoUpBeforeClose(t *testing.T) {
 		t.Errorf("calls: %v, want 3 parts put once each and one completion", c)
 	}
 	w.mustObject(t, bucket, "seq.bin", p.Bytes(0, size))
+}
+
+// A rename right after close races the kernel's asynchronous release of the
+// handle; the renamed file must stay usable (regression: a released file
+// came back under the new name, closed, and answered EIO).
+func TestWriteRenameRightAfterClose(t *testing.T) {
+	const bucket = "wrace"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	os.Mkdir(m.path("rc"), 0o755)
+	var g errgroup.Group
+	for i := range 8 {
+		g.Go(func() error {
+			from, to := m.path(fmt.Sprintf("rc/f%d", i)), m.path(fmt.Sprintf("rc/g%d", i))
+			if err := os.WriteFile(from, testbytes.Pattern{Seed: uint64(i)}.Bytes(0, 4<<20), 0o644); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(from, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			f.Write([]byte("x"))
+			if err := f.Close(); err != nil {
+				return err
+			}
+			if err := os.Rename(from, to); err != nil {
+				return err
+			}
+			return os.WriteFile(to, []byte{byte(i)}, 0o644) // open O_TRUNC right after
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		w.mustObject(t, bucket, fmt.Sprintf("rc/g%d", i), []byte{byte(i)})
+	}
+	if err := os.Rename(m.path("rc"), m.path("rc2")); err != nil {
+		t.Fatalf("directory rename after the files closed: %v", err)
+	}
 }
