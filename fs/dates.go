@@ -206,3 +206,20 @@ func (d *dateStore) keep(o oss.Object, s stamp) error {
 	}
 	return d.log.put(vk, s)
 }
+
+// forget drops what is kept of a version deleted through this mount, so the
+// stamp log does not grow with every temporary file renamed or removed.
+func (d *dateStore) forget(o oss.Object) error {
+	vk := versionKey(o)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.m, vk)
+	if _, ok := d.kept[vk]; !ok {
+		return nil
+	}
+	delete(d.kept, vk)
+	if d.log == nil {
+		return nil
+	}
+	return d.log.drop(vk)
+}

@@ -104,11 +104,11 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return syscall.EROFS
 	}
 	key := childKey(d.pfx(), name)
-	w := f.wfileOf(key)
 	e, err := f.ns.lookup(ctx, d.pfx(), name)
 	if err != nil {
 		return f.errno("unlink", key, err)
 	}
+	w := f.wfileOf(key) // after the lookup's calls: the file being written now
 	if e != nil && e.dir {
 		return syscall.EISDIR
 	}
@@ -122,6 +122,9 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return f.errno("unlink", key, err)
 	}
 	f.engine.Forget(f.opts.Bucket, key)
+	if e != nil {
+		f.dates.forget(e.obj)
+	}
 	f.ns.removeFile(key)
 	return 0
 }

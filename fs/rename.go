@@ -120,6 +120,7 @@ func (f *FS) renameFile(ctx context.Context, from, to string, e *entry, w *wfile
 		return oss.Object{}, f.errno("rename", from, err)
 	}
 	f.engine.Forget(f.opts.Bucket, from)
+	f.dates.forget(e.obj)
 	f.ns.removeFile(from)
 	return *obj, 0
 }
@@ -212,6 +213,7 @@ func (d *dirNode) renameDir(ctx context.Context, name string, np *dirNode, newNa
 			return f.errno("rename", o.Key, err)
 		}
 		f.engine.Forget(f.opts.Bucket, o.Key)
+		f.dates.forget(o)
 	}
 	f.ns.removeDir(from)
 	f.ns.removeDir(to)

@@ -107,3 +107,24 @@ func TestStampLogKeepsStampsAcrossReopen(t *testing.T) {
 		t.Errorf("a learned over a kept stamp: %v", s.mtime)
 	}
 }
+
+func TestStampLogForgetsDeletedVersions(t *testing.T) {
+	dir := t.TempDir()
+	log, kept, err := openStampLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDateStore()
+	d.log, d.kept = log, kept
+	tmp := oss.Object{Key: ".tmp", SHA1: "1"}
+	d.keep(tmp, stamp{mode: 0o600})
+	d.forget(tmp)
+	if _, ok := d.get(tmp); ok {
+		t.Error("a forgotten version still has a stamp")
+	}
+	log.Close()
+	_, kept2, err := openStampLog(dir)
+	if err != nil || len(kept2) != 0 {
+		t.Errorf("reopened after forget: %v %v", kept2, err)
+	}
+}
