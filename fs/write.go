@@ -232,8 +232,10 @@ func (w *wfile) unlink() {
 	}
 }
 
-// commit uploads the file if it changed since its last commit. On failure the
-// file becomes a pending upload, retried in the background on the mount's
+// commit uploads the file if it changed since its last commit. It is a
+// pending upload (spill.Persist) from before its first byte goes up until it
+// is committed, so a mount that dies meanwhile leaves it to the next one. On
+// failure it stays pending, is retried in the background on the mount's
 // context, and the error is returned.
 func (w *wfile) commit(ctx context.Context) error {
 	w.commitMu.Lock()
@@ -249,7 +251,7 @@ func (w *wfile) commit(ctx context.Context) error {
 	w.pending = err != nil
 	w.mu.Unlock()
 	if err != nil {
-		w.persist()
+		w.persist() // again: a rename may have changed the key
 		w.startRetry()
 	}
 	return err
@@ -283,6 +285,9 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	if err := w.file.FillAll(ctx); err != nil {
 		return err
 	}
+	// A pending upload before the first byte goes up: if the mount dies
+	// during the upload, the next one commits it (Committed forgets it).
+	w.persist()
 	plan, err := w.file.PlanCommit()
 	if err != nil {
 		return err

@@ -421,16 +421,30 @@ func TestWriteFailedCommitIsKeptAndRetried(t *testing.T) {
 	w.faults(t, "")
 	waitObject(t, w, bucket, "kept.bin", data)
 
-	// A mount killed with an upload pending: the next mount commits it.
-	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500}]`)
+	// A mount killed during an upload (close has not returned): the next
+	// mount commits it.
+	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500,"delay":"5s"}]`)
+	w.resetStats(t)
 	data2 := testbytes.Pattern{Seed: 78}.Bytes(0, 1<<20)
-	if err := os.WriteFile(m.path("killed.bin"), data2, 0o644); !errors.Is(err, syscall.EIO) {
-		t.Fatalf("write with failing completions: %v, want EIO", err)
+	closed := make(chan error, 1)
+	go func() { closed <- os.WriteFile(m.path("killed.bin"), data2, 0o644) }()
+	deadline := time.Now().Add(time.Minute)
+	for w.stats(t)["signeds3upload.complete"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the completion never started")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	m.cmd.Process.Kill()
 	<-m.done
 	exec.Command("umount", "-l", m.dir).Run()
+	if err := <-closed; err == nil {
+		t.Fatal("close succeeded although the mount was killed during the completion")
+	}
 	w.faults(t, "")
+	if w.object(t, bucket, "killed.bin") != nil {
+		t.Fatal("the killed upload completed anyway")
+	}
 	mount(t, w.env, bucket, "--spill-dir", spillDir)
 	waitObject(t, w, bucket, "killed.bin", data2)
 }
