@@ -11,7 +11,8 @@ import (
 
 // rangeSource is one version of an object, readable by range (*transfer.Reader).
 type rangeSource interface {
-	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
+	// ReadBlocks fills bufs in order from off with one ranged read.
+	ReadBlocks(ctx context.Context, bufs [][]byte, off int64) error
 	Size() int64
 }
 
@@ -253,22 +254,25 @@ func (r *blockReader) blocks() int64 { return (r.size + r.bs - 1) / r.bs }
 // holds them for this reader within the budget it acquired.
 func (r *blockReader) fetchSpan(first int64, futs []*future, prefetch bool) {
 	n := int64(len(futs))
+	// A buffer per block, filled by one ranged read: a cached block must not
+	// keep a whole span's buffer alive after its siblings are evicted.
 	off := first * r.bs
-	buf := make([]byte, min(n*r.bs, r.size-off))
-	_, err := r.src.ReadAt(r.bg, buf, off)
-	if err == io.EOF {
-		err = nil
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		start := off + int64(i)*r.bs
+		bufs[i] = make([]byte, min(r.bs, r.size-start))
 	}
+	err := r.src.ReadBlocks(r.bg, bufs, off)
 	// Held before the futures resolve (a demand fetch too, when the budget
 	// allows): the cache admits asynchronously, so a read arriving just after
 	// must find the blocks here rather than fetch them again.
 	if prefetch || r.budget.tryAcquire(n*r.bs) {
-		r.hold(first, n, buf, err)
+		r.hold(first, n, bufs, err)
 	}
-	r.resolveAll(first, futs, buf, err)
+	r.resolveAll(first, futs, bufs, err)
 }
 
-func (r *blockReader) resolveAll(first int64, futs []*future, buf []byte, err error) {
+func (r *blockReader) resolveAll(first int64, futs []*future, bufs [][]byte, err error) {
 	for i, f := range futs {
 		if f == nil {
 			continue
@@ -276,21 +280,15 @@ func (r *blockReader) resolveAll(first int64, futs []*future, buf []byte, err er
 		b := first + int64(i)
 		var data []byte
 		if err == nil {
-			data = r.slice(buf, int64(i))
+			data = bufs[i]
 			r.cache.Put(r.key(b), data)
 		}
 		r.inflight.resolve(r.key(b), f, data, err)
 	}
 }
 
-// slice returns block i of a span buffer.
-func (r *blockReader) slice(buf []byte, i int64) []byte {
-	start := i * r.bs
-	return buf[start:min(start+r.bs, int64(len(buf))):min(start+r.bs, int64(len(buf)))]
-}
-
 // hold keeps prefetched blocks for this reader, or gives the budget back.
-func (r *blockReader) hold(first, n int64, buf []byte, err error) {
+func (r *blockReader) hold(first, n int64, bufs [][]byte, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil || r.closed {
@@ -303,7 +301,7 @@ func (r *blockReader) hold(first, n int64, buf []byte, err error) {
 			r.budget.release(r.bs) // already held, or already read past
 			continue
 		}
-		r.held[b] = r.slice(buf, i)
+		r.held[b] = bufs[i]
 	}
 }
 

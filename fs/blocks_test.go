@@ -28,19 +28,24 @@ type patternSource struct {
 
 func (s *patternSource) Size() int64 { return s.size }
 
-func (s *patternSource) ReadAt(ctx context.Context, b []byte, off int64) (int, error) {
+func (s *patternSource) ReadBlocks(ctx context.Context, bufs [][]byte, off int64) error {
 	if s.gate != nil {
 		<-s.gate
 	}
 	s.mu.Lock()
 	s.reads++
-	s.fetched += int64(len(b))
 	s.mu.Unlock()
-	n := copy(b, s.p.Bytes(off, min(int64(len(b)), s.size-off)))
-	if n < len(b) {
-		return n, io.EOF
+	for _, b := range bufs {
+		if off+int64(len(b)) > s.size {
+			return io.ErrUnexpectedEOF
+		}
+		copy(b, s.p.Bytes(off, int64(len(b))))
+		s.mu.Lock()
+		s.fetched += int64(len(b))
+		s.mu.Unlock()
+		off += int64(len(b))
 	}
-	return n, nil
+	return nil
 }
 
 func newShared(t *testing.T, prefetch int64) *blockShared {

@@ -122,9 +122,19 @@ func (r *Reader) readFull(ctx context.Context, p []byte, off int64) error {
 // fetch fills p from off with ranged GETs, resuming from the last byte received
 // when a body breaks off and fetching a new URL when S3 refuses the one it has.
 func (r *Reader) fetch(ctx context.Context, p []byte, off int64) error {
+	return r.fetchv(ctx, [][]byte{p}, off)
+}
+
+// fetchv fills bufs, in order, with the bytes from off: one ranged GET for all
+// of them, resumed from the last byte received when the body breaks off.
+func (r *Reader) fetchv(ctx context.Context, bufs [][]byte, off int64) error {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
 	refreshes, resumes := 0, 0
-	for got := 0; got < len(p); {
-		n, err := r.fetchOnce(ctx, p[got:], off+int64(got))
+	for got := 0; got < total; {
+		n, err := r.fetchOnce(ctx, bufs, got, off+int64(got), total-got)
 		got += n
 		switch {
 		case err == nil:
@@ -152,7 +162,7 @@ func isBrokenBody(err error) bool {
 }
 
 // fetchOnce makes one ranged GET for p at off and reads as much as it delivers.
-func (r *Reader) fetchOnce(ctx context.Context, p []byte, off int64) (int, error) {
+func (r *Reader) fetchOnce(ctx context.Context, bufs [][]byte, skip int, off int64, n int) (int, error) {
 	su, err := r.e.urls.get(ctx, r.bucket, r.key)
 	if err != nil {
 		return 0, err
@@ -164,7 +174,7 @@ func (r *Reader) fetchOnce(ctx context.Context, p []byte, off int64) (int, error
 		return 0, err
 	}
 	defer r.e.release()
-	resp, err := r.e.c.Download(ctx, su.url, off, int64(len(p)))
+	resp, err := r.e.c.Download(ctx, su.url, off, int64(n))
 	if errors.Is(err, oss.ErrURLExpired) {
 		r.e.urls.invalidate(r.bucket, r.key, su.url)
 	}
@@ -175,11 +185,33 @@ func (r *Reader) fetchOnce(ctx context.Context, p []byte, off int64) (int, error
 	if err := r.checkResponse(resp); err != nil {
 		return 0, err
 	}
-	n, err := io.ReadFull(resp.Body, p)
-	if err != nil {
-		return n, &brokenBody{err}
+	return readInto(resp.Body, bufs, skip)
+}
+
+// readInto reads body into bufs from byte skip of their concatenation on.
+func readInto(body io.Reader, bufs [][]byte, skip int) (int, error) {
+	got := 0
+	for _, b := range bufs {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		m, err := io.ReadFull(body, b[skip:])
+		got += m
+		skip = 0
+		if err != nil {
+			return got, &brokenBody{err}
+		}
 	}
-	return n, nil
+	return got, nil
+}
+
+// ReadBlocks fills bufs, in order, with the object's bytes from off, in one
+// ranged GET (resumed if it breaks off): a caller that caches blocks gets each in
+// a buffer of its own, so no block keeps a larger buffer alive. The bytes must
+// lie within the object; keep the total near the Engine's RangeSize.
+func (r *Reader) ReadBlocks(ctx context.Context, bufs [][]byte, off int64) error {
+	return r.fetchv(ctx, bufs, off)
 }
 
 // checkSigned compares what signeds3download said with the version being read.

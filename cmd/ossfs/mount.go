@@ -153,7 +153,7 @@ func serveMount(ctx context.Context, f *mountFlags, opts fs.Options, client *oss
 	// The Go heap may otherwise grow to twice what is live before collecting:
 	// hold the process near its one memory budget instead.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(f.cacheSize.n + 48<<20)
+		debug.SetMemoryLimit(f.cacheSize.n + 64<<20)
 	}
 	co := cache.DefaultOptions()
 	co.MaxBytes, co.Dir, co.Logger = f.cacheSize.n-opts.PrefetchBytes, f.cacheDir, logger
