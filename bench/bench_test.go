@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -91,7 +95,13 @@ func TestSelectJobs(t *testing.T) {
 		t.Errorf("no names, no --wan: %v", got)
 	}
 	wan, _ := selectJobs(nil, true)
-	if len(wan) != 2*len(all) {
+	variants := 0
+	for _, w := range workloads() {
+		if w.wanVariant {
+			variants++
+		}
+	}
+	if len(wan) != len(all)+variants || !slices.Contains(names(wan), "mount-read-cold-wan") {
 		t.Errorf("--wan: %v", names(wan))
 	}
 	one, err := selectJobs([]string{"cp-download-wan", "cp-download-wan"}, false)
@@ -114,5 +124,76 @@ func TestUploadETags(t *testing.T) {
 	results[1].stdout = "403 \n"
 	if _, err := uploadETags(results, order, len(parts)); err == nil {
 		t.Error("a failed part was accepted")
+	}
+}
+
+func TestRepeatedReader(t *testing.T) {
+	data := []byte("0123456789")
+	rr := repeatedReader{bytes.NewReader(data), int64(len(data)), 25}
+	got, err := io.ReadAll(io.NewSectionReader(rr, 0, 100))
+	if err != nil || string(got) != "0123456789012345678901234" {
+		t.Errorf("read %q, %v", got, err)
+	}
+	p := make([]byte, 4)
+	if n, err := rr.ReadAt(p, 8); n != 4 || string(p) != "8901" || err != nil {
+		t.Errorf("ReadAt(8) = %d %q %v", n, p, err)
+	}
+	if n, err := rr.ReadAt(p, 23); n != 2 || err != io.EOF {
+		t.Errorf("ReadAt(23) = %d, %v; want 2, EOF", n, err)
+	}
+	if n, err := rr.ReadAt(p, 25); n != 0 || err != io.EOF {
+		t.Errorf("ReadAt(25) = %d, %v; want 0, EOF", n, err)
+	}
+}
+
+func TestUnescapeOctal(t *testing.T) {
+	for in, want := range map[string]string{`/tmp/a\040b`: "/tmp/a b", "/plain": "/plain", `/x\134y`: `/x\y`} {
+		if got := unescapeOctal(in); got != want {
+			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckDD(t *testing.T) {
+	ok := procResult{stderr: "1024+0 records in\n1024+0 records out\n1073741824 bytes (1.1 GB, 1.0 GiB) copied, 3.1 s, 340 MB/s\n"}
+	if err := checkDD(ok, 1<<30); err != nil {
+		t.Error(err)
+	}
+	if err := checkDD(ok, 1<<20); err == nil {
+		t.Error("a short read was accepted")
+	}
+}
+
+func TestMountRowMedian(t *testing.T) {
+	e := &env{name: "w"}
+	runs := []measurement{{value: 3, seconds: 1}, {value: 1, seconds: 3}, {value: 2, seconds: 2}, {value: 9, seconds: 0.5}}
+	if got := e.mountRow(rowSpec{unit: "MB/s"}, runs).Value; got != 3 {
+		t.Errorf("higher is better: median %v, want 3 (the better middle one)", got)
+	}
+	if got := e.mountRow(rowSpec{unit: "ms", lowerBetter: true}, runs).Value; got != 2 {
+		t.Errorf("lower is better: median %v, want 2", got)
+	}
+}
+
+func TestEndpointCalls(t *testing.T) {
+	got := endpointCalls(map[string]int64{"token": 1, "s3.download": 9, "objects.list": 100, "objects.details": 1, "signeds3download": 0})
+	if got != "objects.details 1, objects.list 100" {
+		t.Errorf("endpointCalls = %q", got)
+	}
+	if endpointCalls(nil) != "none" {
+		t.Error("no calls should read none")
+	}
+}
+
+func TestGCTrace(t *testing.T) {
+	log := "gc 8 @2.383s 0%: 0.038+1.5+0.005 ms clock, 0.077+0.029/0.43/0.26+0.011 ms cpu, 584->584->398 MB, 588 MB goal, 0 MB stacks, 0 MB globals, 2 P\n" +
+		`{"calls":{"objects.list":2}}` + "\n" +
+		"gc 9 @3.323s 0%: 0.090+3.9+0.006 ms clock, 0.18+0.075/1.0/0+0.013 ms cpu, 793->795->438 MB, 797 MB goal, 0 MB stacks, 0 MB globals, 2 P\n"
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if live, heap, n := gcTrace(path); live != 438 || heap != 793 || n != 2 {
+		t.Errorf("gcTrace = %v, %v, %v; want 438, 793, 2", live, heap, n)
 	}
 }

@@ -27,21 +27,37 @@ func (e *env) cpuNow() cpuSnapshot {
 
 // processCPU is utime + stime of a process.
 func processCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields are counted
-	// from the last ')'. utime and stime are fields 14 and 15.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
+	f := procStat(pid)
 	if len(f) < 13 {
 		return 0
 	}
 	return (ticks(f[11]) + ticks(f[12])) / clockTicks
+}
+
+// minorFaults is the count of minor page faults of a process (a fault on
+// memory it touches for the first time, among others).
+func minorFaults(pid int) float64 {
+	f := procStat(pid)
+	if len(f) < 8 {
+		return 0
+	}
+	return ticks(f[7])
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name: the
+// command name, in parentheses, may hold spaces, so fields are counted from
+// the last ')' (field 3, the state, is the first returned; utime and stime,
+// fields 14 and 15, are the 12th and 13th).
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
 
 // machineBusy is the busy time of all CPUs (the first line of /proc/stat).

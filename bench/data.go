@@ -64,6 +64,16 @@ func splitParts(d dataFile, dir string, partSize int64) ([]string, error) {
 	return paths, nil
 }
 
+// copyFile copies the file at src to dst.
+func copyFile(dst, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return copyPart(dst, f)
+}
+
 func copyPart(path string, r io.Reader) error {
 	f, err := os.Create(path)
 	if err != nil {

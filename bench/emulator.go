@@ -34,6 +34,9 @@ type emulator struct {
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when cmd has been waited for
 	logPath  string
+	// populated names the objects and sets of objects the mount workloads
+	// have put in this emulator (kept for the run).
+	populated map[string]bool
 }
 
 // wanArgs are the emulator flags of the WAN profile.

@@ -12,14 +12,19 @@ import (
 // measurement is one timed run of something that moved the data.
 type measurement struct {
 	seconds       float64
-	cpu           float64            // user + system seconds of the client process(es)
+	cpu           float64            // user + system seconds of the client process(es) (mount workloads: the reader)
+	mountCPU      float64            // user + system seconds of the FUSE daemon meanwhile (mount workloads)
 	emulatorCPU   float64            // user + system seconds of the emulator meanwhile
-	otherCPU      float64            // busy seconds of the machine meanwhile, less the two above
+	otherCPU      float64            // busy seconds of the machine meanwhile, less the ones above
 	peakRSS       int64              // bytes; 0: not measured
 	calls         map[string]int64   // counted by the client (ossfs --stats, or the in-process client)
 	emulatorCalls map[string]int64   // counted by the emulator
 	s3Requests    int64              // signed-URL requests, when the client cannot count them (curl)
 	phases        map[string]float64 // seconds of named parts of the run
+	value         float64            // mount workloads: the figure of the row (see row.Value)
+	extra         map[string]float64 // mount workloads: further figures (see row.Extra)
+	mountCalls    map[string]int64   // mount workloads: the daemon's own --stats over its life
+	mountFaults   float64            // mount workloads: the daemon's minor page faults meanwhile
 }
 
 // timing is one timed section of a measurement.
@@ -27,6 +32,9 @@ type timing struct {
 	e     *env
 	start time.Time
 	cpu   cpuSnapshot
+	mount *mountProc // the FUSE daemon whose CPU time is counted apart; may be nil
+	mcpu  float64
+	mflt  float64 // the daemon's minor faults at the start
 }
 
 // resetCounts zeroes the call counters of the in-process client and of the
@@ -41,14 +49,30 @@ func (e *env) startTiming() *timing {
 	return &timing{e: e, start: time.Now(), cpu: e.cpuNow()}
 }
 
+// startMountTiming starts the clock of a measurement on a mount: the
+// daemon's CPU time is counted apart and its peak RSS restarts from now.
+func (e *env) startMountTiming(m *mountProc) *timing {
+	m.resetPeakRSS()
+	t := &timing{e: e, mount: m, mcpu: m.cpu(), mflt: minorFaults(m.pid())}
+	t.cpu = e.cpuNow()
+	t.start = time.Now()
+	return t
+}
+
 // stop ends the timed section: m gets its wall time and, given the client
-// processes' CPU time, the emulator's and everything else's.
+// processes' CPU time, the emulator's, the mount daemon's and everything
+// else's.
 func (t *timing) stop(m *measurement, clientCPU float64) {
-	now := t.e.cpuNow()
 	m.seconds = time.Since(t.start).Seconds()
+	now := t.e.cpuNow()
 	m.cpu = clientCPU
 	m.emulatorCPU = now.emulator - t.cpu.emulator
-	m.otherCPU = max(0, now.machine-t.cpu.machine-m.cpu-m.emulatorCPU)
+	if t.mount != nil {
+		m.mountCPU = t.mount.cpu() - t.mcpu
+		m.peakRSS = t.mount.vmHWM()
+		m.mountFaults = minorFaults(t.mount.pid()) - t.mflt
+	}
+	m.otherCPU = max(0, now.machine-t.cpu.machine-m.cpu-m.emulatorCPU-m.mountCPU)
 }
 
 // measureFunc runs one measurement.
@@ -105,7 +129,7 @@ func median(ms []measurement) measurement {
 func (e *env) row(tool string, streams int, runs []measurement) row {
 	m := median(runs)
 	r := row{
-		Workload: e.name, Profile: profileName(e.wan), Tool: tool, Streams: streams,
+		Workload: e.name, Kind: kindTransfer, Profile: profileName(e.wan), Tool: tool, Streams: streams,
 		Bytes: e.data.size, Seconds: m.seconds, MBps: float64(e.data.size) / 1e6 / m.seconds,
 		Calls: m.calls, EmulatorCalls: m.emulatorCalls, Phases: m.phases,
 		CPUSeconds: m.cpu, EmulatorCPUSeconds: m.emulatorCPU, OtherCPUSeconds: m.otherCPU,

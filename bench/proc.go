@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,9 @@ type proc struct {
 	args []string
 	env  []string // appended to a cleaned environment; nil: inherit
 	dir  string
+	// okExit lists non-zero exit codes that are not failures (grep: 1, no
+	// match).
+	okExit []int
 }
 
 // procResult is how a subprocess ended.
@@ -42,11 +46,21 @@ func (p proc) run(ctx context.Context, timeout time.Duration) (procResult, error
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var rss *rssWatch
+	if err == nil {
+		rss = watchRSS(cmd.Process.Pid)
+		err = cmd.Wait()
+	}
 	res := procResult{seconds: time.Since(start).Seconds(), stdout: stdout.String(), stderr: stderr.String()}
+	if rss != nil {
+		res.peakRSS = rss.childPeakRSS(cmd.ProcessState)
+	}
 	if cmd.ProcessState != nil {
-		res.peakRSS = peakRSS(cmd.ProcessState)
 		res.cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	}
+	if ee, ok := err.(*exec.ExitError); ok && ctx.Err() == nil && slices.Contains(p.okExit, ee.ExitCode()) {
+		err = nil
 	}
 	if err != nil {
 		if ctx.Err() != nil {

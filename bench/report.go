@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,8 +19,10 @@ import (
 // limit, ratios and target) or one of the limits it is compared with.
 type row struct {
 	Workload           string             `json:"workload"`
-	Profile            string             `json:"profile"` // local or wan
-	Tool               string             `json:"tool"`    // ossfs or curl
+	Kind               string             `json:"kind"`              // transfer (ossfs cp) or mount
+	Measure            string             `json:"measure,omitempty"` // mount rows: what was measured
+	Profile            string             `json:"profile"`           // local or wan
+	Tool               string             `json:"tool"`              // ossfs, curl or loopback
 	Streams            int                `json:"streams,omitempty"`
 	Bytes              int64              `json:"bytes"`
 	Seconds            float64            `json:"seconds"` // median of Runs
@@ -38,14 +42,27 @@ type row struct {
 	Calls              map[string]int64   `json:"calls,omitempty"`         // counted by the client
 	EmulatorCalls      map[string]int64   `json:"emulatorCalls,omitempty"` // counted by the emulator
 	Phases             map[string]float64 `json:"phases,omitempty"`
+
+	// Mount rows: the row's figure in its unit (MB/s, reads/s, ms, calls/file,
+	// ...), the limit's figure in the same unit, and the mount daemon's share.
+	Value           float64            `json:"value,omitempty"`
+	Unit            string             `json:"unit,omitempty"`
+	Limit           float64            `json:"limit,omitempty"`
+	LimitOf         string             `json:"limitOf,omitempty"` // the row the limit comes from
+	MountCPUSeconds float64            `json:"mountCPUSeconds,omitempty"`
+	Extra           map[string]float64 `json:"extra,omitempty"`      // further figures, named
+	MountCalls      map[string]int64   `json:"mountCalls,omitempty"` // the daemon's --stats over its life (fresh-mount measurements)
 }
 
 // label is the row's name in the table.
 func (r row) label() string {
-	if r.Tool == "curl" {
+	switch r.Tool {
+	case "curl":
 		return fmt.Sprintf("%s (curl ×%d)", r.Workload, r.Streams)
+	case "ossfs", "":
+		return r.Workload
 	}
-	return r.Workload
+	return fmt.Sprintf("%s (%s)", r.Workload, r.Tool)
 }
 
 // machine describes where the run happened.
@@ -138,13 +155,48 @@ func procField(path, name string) string {
 	return ""
 }
 
-// writeTable prints the rows as a Markdown table (pasteable into
-// docs/BENCHMARKS.md) and the machine line.
+// writeTable prints the rows as Markdown tables (pasteable into
+// docs/BENCHMARKS.md): the transfer rows, then the mount rows, then the
+// machine line.
 func (rep report) writeTable(w io.Writer) {
+	var transfer, mount []row
+	for _, r := range rep.Rows {
+		if r.Kind == kindMount {
+			mount = append(mount, r)
+		} else {
+			transfer = append(transfer, r)
+		}
+	}
+	if len(transfer) > 0 {
+		writeTransferTable(w, transfer)
+	}
+	if len(mount) > 0 {
+		if len(transfer) > 0 {
+			fmt.Fprintln(w)
+		}
+		writeMountTable(w, mount)
+	}
+	m := rep.Machine
+	fmt.Fprintf(w, "\n%s, %d CPUs (%s), %d MiB RAM, Linux %s, %s, %s, commit %s, load %s → %s; repeat %d, concurrency %d",
+		rep.Time.Format(time.DateOnly), m.NProc, m.CPU, m.MemoryMiB, m.Kernel, m.Go, m.Curl, m.Commit,
+		m.Load[0], m.Load[1], rep.Flags["repeat"], rep.Flags["concurrency"])
+	if rep.Flags["wan"] == true {
+		fmt.Fprintf(w, "; WAN profile --latency %s --bandwidth %s", rep.Flags["latency"], formatSize(rep.Flags["bandwidth"].(int64)))
+	}
+	fmt.Fprintln(w)
+}
+
+// Row kinds.
+const (
+	kindTransfer = "transfer"
+	kindMount    = "mount"
+)
+
+func writeTransferTable(w io.Writer, rows []row) {
 	head := []string{"workload", "bytes", "seconds", "MB/s", "limit MB/s", "ratio", "vs 1 stream",
 		"OSS calls", "S3 requests", "peak RSS MiB", "CPU s client+emu+other", "target", "pass"}
 	cells := [][]string{head}
-	for _, r := range rep.Rows {
+	for _, r := range rows {
 		cells = append(cells, []string{
 			r.label(), fmt.Sprint(r.Bytes), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.1f", r.MBps),
 			num(r.LimitMBps, "%.1f"), num(r.Ratio, "%.2f"), num(r.VsOneStream, "%.2f×"),
@@ -154,14 +206,69 @@ func (rep report) writeTable(w io.Writer) {
 		})
 	}
 	writeMarkdown(w, cells)
-	m := rep.Machine
-	fmt.Fprintf(w, "\n%s, %d CPUs (%s), %d MiB RAM, Linux %s, %s, %s, commit %s, load %s → %s; repeat %d, concurrency %d",
-		rep.Time.Format(time.DateOnly), m.NProc, m.CPU, m.MemoryMiB, m.Kernel, m.Go, m.Curl, m.Commit,
-		m.Load[0], m.Load[1], rep.Flags["repeat"], rep.Flags["concurrency"])
-	if rep.Flags["wan"] == true {
-		fmt.Fprintf(w, "; WAN profile --latency %s --bandwidth %s", rep.Flags["latency"], formatSize(rep.Flags["bandwidth"].(int64)))
+}
+
+// writeMountTable prints the mount rows: each row's figure in its own unit,
+// the limit in the same unit, and the OSS calls per endpoint as the emulator
+// counted them during the measurement.
+func writeMountTable(w io.Writer, rows []row) {
+	head := []string{"workload", "measure", "seconds", "figure", "limit", "ratio", "OSS calls",
+		"OSS calls per endpoint", "S3 GETs", "peak RSS MiB", "CPU s mount+reader+emu+other", "target", "pass"}
+	cells := [][]string{head}
+	for _, r := range rows {
+		cells = append(cells, []string{
+			r.label(), r.Measure, seconds(r.Seconds), figure(r.Value, r.Unit), figure(r.Limit, r.Unit),
+			num(r.Ratio, "%.2f"), fmt.Sprint(r.OSSCalls), endpointCalls(r.EmulatorCalls),
+			fmt.Sprint(r.S3Requests), num(r.PeakRSSMiB, "%.1f"),
+			fmt.Sprintf("%.1f+%.1f+%.1f+%.1f", r.MountCPUSeconds, r.CPUSeconds, r.EmulatorCPUSeconds, r.OtherCPUSeconds),
+			r.Target, passText(r.Pass),
+		})
 	}
-	fmt.Fprintln(w)
+	writeMarkdown(w, cells)
+}
+
+// seconds formats a duration in seconds, short ones with more digits.
+func seconds(s float64) string {
+	if s < 0.1 {
+		return fmt.Sprintf("%.4f", s)
+	}
+	return fmt.Sprintf("%.2f", s)
+}
+
+// figure formats a value with its unit, with precision to suit its size.
+func figure(v float64, unit string) string {
+	if unit == "" || v == 0 {
+		return ""
+	}
+	var s string
+	switch {
+	case v >= 100:
+		s = fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		s = fmt.Sprintf("%.1f", v)
+	default:
+		s = fmt.Sprintf("%.2f", v)
+	}
+	return s + " " + unit
+}
+
+// endpointCalls lists the OSS calls per endpoint ("objects.list 100,
+// signeds3download 1"): every endpoint but the token and signed URLs.
+func endpointCalls(calls map[string]int64) string {
+	var parts []string
+	for _, op := range slices.Sorted(maps.Keys(calls)) {
+		switch op {
+		case opS3Download, opS3Upload, opToken:
+			continue
+		}
+		if calls[op] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", op, calls[op]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func num(v float64, format string) string {

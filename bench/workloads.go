@@ -22,17 +22,31 @@ type workload struct {
 	// wanVariant adds NAME-wan, the same workload against the emulator with
 	// the WAN profile (run with --wan or when named).
 	wanVariant bool
-	run        func(ctx context.Context, e *env) ([]row, error)
+	// mount workloads run FUSE daemons: they need root and /dev/fuse, and
+	// the tools under bench/loopback and bench/reader.
+	mount bool
+	run   func(ctx context.Context, e *env) ([]row, error)
 }
 
-// workloads is the registry. Later issues add theirs here (mount reads,
-// ls -l of 10,000 objects, ...).
+// workloads is the registry.
 func workloads() []workload {
 	return []workload{
 		{name: "cp-download", wanVariant: true, run: runCpDownload,
 			summary: "ossfs cp of one --size object to a local file, vs curl of its signed URL (1 stream and N ranged streams)"},
 		{name: "cp-upload", wanVariant: true, run: runCpUpload,
 			summary: "ossfs cp of a --size local file to an object, vs curl PUTs of its part URLs (1 stream and N streams) + completion"},
+		{name: "mount-read-cold", wanVariant: true, mount: true, run: runMountReadCold,
+			summary: "dd of a --size object through a fresh mount, vs curl of its signed URL into /dev/null (1 stream and N ranged streams)"},
+		{name: "mount-read-warm", mount: true, run: runMountReadWarm,
+			summary: "dd of the same object again after drop_caches (the block cache serves it), vs a go-fuse loopback mount of a tmpfs copy without passthrough"},
+		{name: "mount-random", mount: true, run: runMountRandom,
+			summary: "random 4 KiB and 256 KiB preads of the --size object, cold (fresh mount) and warm (block cache), vs the loopback; time to first byte"},
+		{name: "mount-ls", mount: true, run: runMountLs,
+			summary: "ls -l of a folder of 10,000 objects: time and OSS calls, cold (fresh mount) and warm (within the metadata TTL)"},
+		{name: "mount-smallfiles", mount: true, run: runMountSmallFiles,
+			summary: "cat and grep -r of every file of a folder of 1,000 × 32 KiB objects: time and OSS calls per file"},
+		{name: "mount-rss", mount: true, run: runMountRSS,
+			summary: "peak RSS of the mount while dd reads a 4 × --size object with --cache-size 256MiB"},
 	}
 }
 
@@ -96,6 +110,7 @@ type env struct {
 	data dataFile
 	dir  string // scratch folder of this job, on the data's filesystem
 	seq  int    // makes object keys unique within the job
+	run  *runner
 }
 
 // objectKey is the key of an object of this job.
