@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"sort"
+	"sync"
 )
 
 // Listings are ordered by a sort key: by default an HMAC of the name under
@@ -25,22 +26,48 @@ const cursorMACLen = 16
 type lister struct {
 	key     []byte
 	ordered bool
+	memo    *sortKeys
 }
+
+// sortKeys remembers the sort keys of names already listed: a listing of n keys
+// in pages of 100 would otherwise compute n HMACs per page.
+type sortKeys struct {
+	mu sync.Mutex
+	m  map[string][]byte // guarded by mu; by scope + "\x00" + name
+}
+
+// maxSortKeys bounds the memo; past it the memo starts again empty.
+const maxSortKeys = 1 << 20
 
 func newLister(signingKey []byte) func(ordered bool) *lister {
 	m := hmac.New(sha256.New, signingKey)
 	m.Write([]byte("listing"))
 	key := m.Sum(nil)
-	return func(ordered bool) *lister { return &lister{key: key, ordered: ordered} }
+	memo := &sortKeys{m: map[string][]byte{}}
+	return func(ordered bool) *lister { return &lister{key: key, ordered: ordered, memo: memo} }
 }
 
 func (l *lister) sortKey(scope, name string) []byte {
 	if l.ordered {
 		return []byte(name)
 	}
+	id := scope + "\x00" + name
+	l.memo.mu.Lock()
+	k, ok := l.memo.m[id]
+	l.memo.mu.Unlock()
+	if ok {
+		return k
+	}
 	m := hmac.New(sha256.New, l.key)
-	m.Write([]byte(scope + "\x00" + name))
-	return m.Sum(nil)
+	m.Write([]byte(id))
+	k = m.Sum(nil)
+	l.memo.mu.Lock()
+	if len(l.memo.m) >= maxSortKeys {
+		clear(l.memo.m)
+	}
+	l.memo.m[id] = k
+	l.memo.mu.Unlock()
+	return k
 }
 
 func (l *lister) cursorMAC(scope string, pos []byte) []byte {
