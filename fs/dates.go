@@ -183,14 +183,7 @@ func (d *dateStore) set(o oss.Object, s stamp) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.m[vk] = s
-	if _, ok := d.kept[vk]; !ok {
-		return nil
-	}
-	delete(d.kept, vk)
-	if d.log == nil {
-		return nil
-	}
-	return d.log.drop(vk)
+	return d.dropKeptLocked(vk)
 }
 
 // keep records a stamp set through this mount on a committed version, whose
@@ -214,6 +207,11 @@ func (d *dateStore) forget(o oss.Object) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.m, vk)
+	return d.dropKeptLocked(vk)
+}
+
+// dropKeptLocked forgets a kept stamp of version vk, in memory and in the log.
+func (d *dateStore) dropKeptLocked(vk string) error {
 	if _, ok := d.kept[vk]; !ok {
 		return nil
 	}

@@ -209,11 +209,8 @@ func (d *dirNode) Setattr(ctx context.Context, fh fusefs.FileHandle, in *fuse.Se
 	if !f.writable() {
 		return syscall.EROFS
 	}
-	if uid, ok := in.GetUID(); ok && uid != f.opts.UID {
-		return syscall.EPERM
-	}
-	if gid, ok := in.GetGID(); ok && gid != f.opts.GID {
-		return syscall.EPERM
+	if errno := f.checkOwner(in); errno != 0 {
+		return errno
 	}
 	if _, ok := in.GetSize(); ok {
 		return syscall.EISDIR

@@ -22,11 +22,8 @@ func (n *fileNode) Setattr(ctx context.Context, fh fusefs.FileHandle, in *fuse.S
 	if !f.writable() {
 		return syscall.EROFS
 	}
-	if uid, ok := in.GetUID(); ok && uid != f.opts.UID {
-		return syscall.EPERM
-	}
-	if gid, ok := in.GetGID(); ok && gid != f.opts.GID {
-		return syscall.EPERM
+	if errno := f.checkOwner(in); errno != 0 {
+		return errno
 	}
 	key := n.keyOf()
 	if size, ok := in.GetSize(); ok {
@@ -114,4 +111,16 @@ func (n *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 // Setxattr: extended attributes cannot be stored, so they are refused.
 func (n *fileNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	return syscall.ENOTSUP
+}
+
+// checkOwner accepts a chown only to the mount's own uid and gid (EPERM else):
+// the bucket stores no owners.
+func (f *FS) checkOwner(in *fuse.SetAttrIn) syscall.Errno {
+	if uid, ok := in.GetUID(); ok && uid != f.opts.UID {
+		return syscall.EPERM
+	}
+	if gid, ok := in.GetGID(); ok && gid != f.opts.GID {
+		return syscall.EPERM
+	}
+	return 0
 }
