@@ -2,7 +2,9 @@ package oss_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -777,4 +779,37 @@ func fetchToken(t *testing.T, endpoint, id, secret, scope string) string {
 		t.Fatalf("token: status %d, %v", resp.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// A part sent with its Content-MD5 is stored; one whose bytes do not match it
+// is refused (S3 400 BadDigest) and leaves nothing to complete.
+func TestUploadPartContentMD5(t *testing.T) {
+	s := newSuite(t)
+	body := []byte("bytes checked by S3")
+	good := md5.Sum(body)
+	bad := md5.Sum([]byte("other bytes"))
+	su, err := s.c.SignedUploadURLs(ctx(t), s.bucket, "md5", oss.UploadURLOptions{Parts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.c.UploadPartMD5(ctx(t), su.URLs[0], bytes.NewReader(body), int64(len(body)), bad[:])
+	wantErr(t, "a part whose bytes do not match its Content-MD5", err, oss.ErrBadRequest)
+	_, err = s.c.CompleteUpload(ctx(t), s.bucket, "md5", oss.CompleteRequest{UploadKey: su.UploadKey, Size: int64(len(body))})
+	if err == nil {
+		t.Fatal("completion after the only part was refused succeeded")
+	}
+	eTag, err := s.c.UploadPartMD5(ctx(t), su.URLs[0], bytes.NewReader(body), int64(len(body)), good[:])
+	if err != nil {
+		t.Fatalf("a part with its right Content-MD5: %v", err)
+	}
+	if eTag != hex.EncodeToString(good[:]) {
+		t.Errorf("eTag %q, want the part's MD5 %x", eTag, good)
+	}
+	obj, err := s.c.CompleteUpload(ctx(t), s.bucket, "md5", oss.CompleteRequest{UploadKey: su.UploadKey, Size: int64(len(body)), ETags: []string{eTag}})
+	if err != nil || obj.Size != int64(len(body)) {
+		t.Fatalf("completion: %+v %v", obj, err)
+	}
+	if got := s.get(t, "md5"); !bytes.Equal(got, body) {
+		t.Fatalf("read back %q", got)
+	}
 }

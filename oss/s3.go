@@ -2,6 +2,7 @@ package oss
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -145,6 +146,16 @@ func parseContentRange(h string) (first, last, total int64, ok bool) {
 // call is not rate-limited. S3 403 is ErrURLExpired: fetch fresh URLs for
 // the same uploadKey.
 func (c *Client) UploadPart(ctx context.Context, signedURL string, part io.ReaderAt, size int64) (string, error) {
+	return c.UploadPartMD5(ctx, signedURL, part, size, nil)
+}
+
+// UploadPartMD5 is UploadPart with the part's MD5 (16 bytes) sent as
+// Content-MD5, so that S3 refuses bytes that changed on the way (400
+// BadDigest, an ErrBadRequest). A nil md5 sends none.
+func (c *Client) UploadPartMD5(ctx context.Context, signedURL string, part io.ReaderAt, size int64, md5 []byte) (string, error) {
+	if md5 != nil && len(md5) != 16 {
+		return "", argError(OpS3Upload, "an MD5 has 16 bytes, not %d", len(md5))
+	}
 	if size < 0 || (part == nil && size > 0) {
 		return "", argError(OpS3Upload, "invalid part size %d", size)
 	}
@@ -155,16 +166,19 @@ func (c *Client) UploadPart(ctx context.Context, signedURL string, part io.Reade
 	var eTag string
 	err = c.withRetry(ctx, OpS3Upload, u.Path, func(ctx context.Context, _ int) error {
 		var err error
-		eTag, err = c.uploadAttempt(ctx, u, part, size)
+		eTag, err = c.uploadAttempt(ctx, u, part, size, md5)
 		return err
 	})
 	return eTag, err
 }
 
-func (c *Client) uploadAttempt(ctx context.Context, u *url.URL, part io.ReaderAt, size int64) (string, error) {
+func (c *Client) uploadAttempt(ctx context.Context, u *url.URL, part io.ReaderAt, size int64, md5 []byte) (string, error) {
 	req, err := c.newS3Request(ctx, http.MethodPut, u, nil)
 	if err != nil {
 		return "", err
+	}
+	if md5 != nil {
+		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5))
 	}
 	body := &progressReader{}
 	req.ContentLength = size
