@@ -20,7 +20,9 @@
 // complete, URLs are asked for lazily (at most 25 per call, the same uploadKey
 // every time, again when S3 refuses one), PUTs run under the Engine's concurrency
 // limit, the last put of a part number wins, and Complete finalizes with size and
-// eTags. Its State can be saved and resumed in another process within the
+// eTags. A part under MinPartSize is sent with its Content-MD5, so S3 checks its
+// bytes; Complete then trusts the caller's sha1 of a one-part upload, and checks
+// that of a larger one against the sha1 APS reports (one details call). Its State can be saved and resumed in another process within the
 // uploadKey's lifetime. UploadFrom uploads a file section with parts read into a
 // bounded buffer pool, hashing as it reads, and refuses to complete when the
 // source changed size.

@@ -13,7 +13,7 @@ type Client interface {
 	BatchSignedDownloadURLs(ctx context.Context, bucketKey string, items []oss.BatchDownloadItem, minutes int) (map[string]oss.BatchDownloadResult, error)
 	Download(ctx context.Context, signedURL string, off, n int64) (*oss.DownloadResponse, error)
 	SignedUploadURLs(ctx context.Context, bucketKey, objectKey string, opts oss.UploadURLOptions) (*oss.SignedUpload, error)
-	UploadPart(ctx context.Context, signedURL string, part io.ReaderAt, size int64) (string, error)
+	UploadPartMD5(ctx context.Context, signedURL string, part io.ReaderAt, size int64, md5 []byte) (string, error)
 	CompleteUpload(ctx context.Context, bucketKey, objectKey string, req oss.CompleteRequest) (*oss.Object, error)
 	ObjectDetails(ctx context.Context, bucketKey, objectKey string, opts oss.DetailsOptions) (*oss.Object, error)
 }

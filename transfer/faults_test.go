@@ -38,13 +38,13 @@ func (j *clockJumper) jumpOnce(id string) {
 	}
 }
 
-func (j *clockJumper) UploadPart(ctx context.Context, signedURL string, part io.ReaderAt, size int64) (string, error) {
+func (j *clockJumper) UploadPartMD5(ctx context.Context, signedURL string, part io.ReaderAt, size int64, md5 []byte) (string, error) {
 	if u, err := url.Parse(signedURL); err == nil {
 		if pn := u.Query().Get("partNumber"); pn == "8" || pn == "16" || pn == "24" || pn == "32" {
 			j.jumpOnce("up" + pn)
 		}
 	}
-	return j.Client.UploadPart(ctx, signedURL, part, size)
+	return j.Client.UploadPartMD5(ctx, signedURL, part, size, md5)
 }
 
 func (j *clockJumper) Download(ctx context.Context, signedURL string, off, n int64) (*oss.DownloadResponse, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -268,6 +269,29 @@ func TestUploadAsksForURLsLazilyIn25s(t *testing.T) {
 	calls := v.c.Calls()
 	if calls[oss.OpSignedS3UploadGet] != 2 || calls[oss.OpS3Upload] != 27 || calls[oss.OpSignedS3UploadComplete] != 1 || calls[oss.OpObjectsDetails] != 1 {
 		t.Fatalf("calls for a 27-part upload = %v, want 2 URL requests, 27 PUTs, 1 completion, 1 details", calls)
+	}
+}
+
+// A one-part upload under MinPartSize is checked by S3 against the part's
+// Content-MD5 instead of by a details call: 2 OSS calls for a small file.
+func TestSmallUploadCheckedByMD5(t *testing.T) {
+	v := newEnv(t, nil)
+	p := testbytes.Pattern{Seed: 8}
+	for _, size := range []int64{0, 1, 32 << 10, MinPartSize - 1} {
+		v.c.ResetCalls()
+		key := fmt.Sprintf("small/%d", size)
+		obj, err := v.e.UploadFrom(ctx(t), bucket, key, io.NewSectionReader(p, 0, size), size, UploadOptions{})
+		if err != nil || obj.SHA1 != p.SHA1(size) || obj.Size != size {
+			t.Fatalf("upload of %d bytes: %+v %v", size, obj, err)
+		}
+		calls := v.c.Calls()
+		if calls[oss.OpSignedS3UploadGet] != 1 || calls[oss.OpS3Upload] != 1 || calls[oss.OpSignedS3UploadComplete] != 1 || calls[oss.OpObjectsDetails] != 0 {
+			t.Fatalf("calls for a %d-byte upload = %v, want 1 URL request, 1 PUT, 1 completion, no details", size, calls)
+		}
+		got, err := v.c.ObjectDetails(ctx(t), bucket, key, oss.DetailsOptions{})
+		if err != nil || got.SHA1 != p.SHA1(size) {
+			t.Fatalf("APS holds %+v (%v), want sha1 %s", got, err, p.SHA1(size))
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ type PartState struct {
 	Number int    `json:"number"`
 	Size   int64  `json:"size"`
 	ETag   string `json:"eTag"`
+	// Checked: the part was sent with its Content-MD5, so S3 checked its
+	// bytes (parts under MinPartSize).
+	Checked bool `json:"checked,omitempty"`
 }
 
 // UploadState is what it takes to finish an upload in another process: save it,
@@ -129,14 +133,24 @@ func (u *Upload) PutPart(ctx context.Context, number int, src io.ReaderAt, size 
 	if u.superseded(rec, gen) {
 		return nil // a later put of this part has been or will be sent
 	}
-	eTag, err := u.put(ctx, number, src, size)
+	var sum []byte
+	if size < MinPartSize {
+		// Small enough to hash for nothing: S3 then checks the bytes, and a
+		// one-part upload needs no details call to be verified (Complete).
+		h := md5.New()
+		if _, err := io.Copy(h, io.NewSectionReader(src, 0, size)); err != nil {
+			return fmt.Errorf("upload %q part %d: reading it: %w", u.key, number, err)
+		}
+		sum = h.Sum(nil)
+	}
+	eTag, err := u.put(ctx, number, src, size, sum)
 	if err != nil {
 		return fmt.Errorf("upload %q part %d: %w", u.key, number, err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if gen >= rec.done {
-		rec.state, rec.done = PartState{Number: number, Size: size, ETag: eTag}, gen
+		rec.state, rec.done = PartState{Number: number, Size: size, ETag: eTag, Checked: sum != nil}, gen
 	}
 	return nil
 }
@@ -160,7 +174,7 @@ func (u *Upload) superseded(rec *partRecord, gen int) bool {
 }
 
 // put PUTs one part, fetching URLs when it has none or S3 refused the one it had.
-func (u *Upload) put(ctx context.Context, number int, src io.ReaderAt, size int64) (string, error) {
+func (u *Upload) put(ctx context.Context, number int, src io.ReaderAt, size int64, md5 []byte) (string, error) {
 	for refresh := 0; ; refresh++ {
 		url, err := u.partURL(ctx, number)
 		if err != nil {
@@ -169,7 +183,7 @@ func (u *Upload) put(ctx context.Context, number int, src io.ReaderAt, size int6
 		if err := u.e.acquire(ctx); err != nil {
 			return "", err
 		}
-		eTag, err := u.e.c.UploadPart(ctx, url, src, size)
+		eTag, err := u.e.c.UploadPartMD5(ctx, url, src, size, md5)
 		u.e.release()
 		if errors.Is(err, oss.ErrURLExpired) && refresh < u.e.opts.MaxURLRefreshes {
 			u.dropURL(number, url)
@@ -242,11 +256,18 @@ func (u *Upload) dropURL(number int, url string) {
 // Complete finalizes the upload with parts 1..N, which must all have been put,
 // all but the last at least MinPartSize, adding up to size. sha1 (hex, optional)
 // lets a retried completion be confirmed, and is compared with the sha1 APS
-// reports afterwards when Options.VerifySHA1 is on.
+// reports afterwards (a details call) when Options.VerifySHA1 is on — except
+// for a one-part upload under MinPartSize: S3 checked that part's bytes
+// against their MD5, so sha1, which must then be of the very bytes given to
+// PutPart, is the object's.
 func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Object, error) {
 	eTags, err := u.completeParts(size)
 	if err != nil {
 		return nil, err
+	}
+	checked := true
+	for _, p := range u.State().Parts {
+		checked = checked && p.Checked
 	}
 	st := u.State()
 	req := oss.CompleteRequest{
@@ -261,6 +282,12 @@ func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Ob
 	}
 	u.e.urls.forget(u.bucket, u.key)
 	if sha1 == "" || !u.e.opts.VerifySHA1 {
+		return obj, nil
+	}
+	if checked {
+		if obj.SHA1 == "" {
+			obj.SHA1 = sha1
+		}
 		return obj, nil
 	}
 	return u.verify(ctx, obj, sha1)
