@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -292,8 +293,19 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sum, err := w.sha1(ctx, plan.Size)
-	if err != nil {
+	var sum string
+	if plan.Size < transfer.MinPartSize && len(plan.Parts) == 1 {
+		// One small part: hash the very bytes that go up, as transfer checks
+		// them only by their MD5 (Upload.Complete), then send those.
+		buf := make([]byte, plan.Size)
+		if _, err := plan.Parts[0].Section.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+			reportAll(w.file, plan.Parts, false)
+			return fmt.Errorf("reading the spill file: %w", err)
+		}
+		h := sha1.Sum(buf)
+		sum = hex.EncodeToString(h[:])
+		plan.Parts[0].Section = io.NewSectionReader(bytes.NewReader(buf), 0, plan.Size)
+	} else if sum, err = w.sha1(ctx, plan.Size); err != nil {
 		reportAll(w.file, plan.Parts, false)
 		return err
 	}
