@@ -54,7 +54,12 @@
 // fills what is still the original's, puts the parts the session lacks (a new
 // session when the plan says so; after a failure every part), completes it with the size, the sha1 of the spill file and the
 // stamp as user metadata (userMeta), and then tells the namespace, the date
-// store and the node of the new version. A failed commit persists the spill
+// store and the node of the new version. A file under one part is read into
+// memory once, hashed and sent from there, so the sha1 it claims is of the
+// bytes S3 checked against their MD5. A write or truncate of the spill file
+// that fails (ENOSPC) marks the wfile broken: its commits fail with that error,
+// nothing is persisted or retried, and the last release deletes the spill file
+// and tells the kernel (forgetChanges); emptying the file clears the mark. A failed commit persists the spill
 // file as a pending upload and starts a retry loop on the mount's context;
 // New takes up the pending uploads a previous mount left (spill.LoadPending).
 // Unlink abandons a wfile (nothing is committed; open handles keep working);

@@ -52,6 +52,24 @@ func (n *fileNode) seen(o oss.Object) {
 	n.obj = o
 }
 
+// forgetChanges tells the kernel that the changes written to the file are
+// gone (its spill file was abandoned after a failed write): a file never
+// committed disappears from its directory, another shows its last committed
+// version again. Called without locks, outside the handling of a request on
+// this file's directory.
+func (n *fileNode) forgetChanges() {
+	n.mu.Lock()
+	committed := n.obj.SHA1 != ""
+	n.mu.Unlock()
+	n.NotifyContent(0, 0) // attributes and page cache
+	if committed {
+		return
+	}
+	if name, parent := n.Parent(); parent != nil {
+		parent.NotifyEntry(name)
+	}
+}
+
 func (n *fileNode) attr(out *fuse.Attr) {
 	n.mu.Lock()
 	o, key := n.obj, n.key

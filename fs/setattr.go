@@ -54,7 +54,11 @@ func (n *fileNode) truncate(key string, h *writeHandle, size int64) syscall.Errn
 	f := n.fs
 	if h != nil {
 		if err := h.w.file.Truncate(size); err != nil {
+			h.w.fail(err)
 			return f.errno("truncate", key, err)
+		}
+		if size == 0 {
+			h.w.emptied()
 		}
 		h.markChanged()
 		return 0
@@ -68,7 +72,11 @@ func (n *fileNode) truncate(key string, h *writeHandle, size int64) syscall.Errn
 	defer w.release()
 	w.setNode(n)
 	if err := w.file.Truncate(size); err != nil {
+		w.fail(err)
 		return f.errno("truncate", key, err)
+	}
+	if size == 0 {
+		w.emptied()
 	}
 	w.touch(time.Now())
 	if err := w.commit(f.bg); err != nil {

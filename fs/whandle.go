@@ -49,6 +49,7 @@ func (h *writeHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 		h.mu.Unlock()
 	}
 	if err != nil {
+		h.w.fail(err)
 		return uint32(n), h.node.fs.errno("write", h.node.keyOf(), err)
 	}
 	return uint32(n), 0

@@ -39,6 +39,7 @@ type wfile struct {
 	pending  bool      // guarded by mu; the last commit failed: kept as a pending upload
 	retrying bool      // guarded by mu; a background retry loop runs
 	unlinked bool      // guarded by mu; removed from the namespace: never committed
+	broken   error     // guarded by mu; a write or truncate failed half-way: never committed
 	node     *fileNode // guarded by mu; the node last opened on it (nil after a restart)
 
 	// Background part uploads of a sequential writer (see wrote).
@@ -136,9 +137,11 @@ func (f *FS) openW(key string, trunc bool, mk func() (*spill.File, stamp, error)
 	}
 	if trunc {
 		if err := w.file.Truncate(0); err != nil {
+			w.fail(err)
 			w.release()
 			return nil, err
 		}
+		w.emptied()
 		w.touch(time.Now())
 	}
 	return w, nil
@@ -184,7 +187,7 @@ func (w *wfile) snapshot() (string, stamp) {
 func (w *wfile) release() {
 	w.mu.Lock()
 	w.handles--
-	done := w.handles == 0 && (!w.pending || w.unlinked)
+	done := w.handles == 0 && (!w.pending || w.unlinked || w.broken != nil)
 	w.mu.Unlock()
 	if done {
 		w.drop()
@@ -197,7 +200,7 @@ func (w *wfile) drop() {
 	f := w.fs
 	f.wmu.Lock()
 	w.mu.Lock()
-	key, unlinked := w.key, w.unlinked
+	key, abandoned, broken, node := w.key, w.unlinked || w.broken != nil, w.broken != nil && !w.unlinked, w.node
 	if w.handles > 0 { // opened again meanwhile
 		w.mu.Unlock()
 		f.wmu.Unlock()
@@ -208,11 +211,35 @@ func (w *wfile) drop() {
 		delete(f.wfiles, key)
 	}
 	f.wmu.Unlock()
-	if unlinked {
+	if abandoned {
+		if broken && node != nil && node.keyOf() == key {
+			node.forgetChanges()
+		}
 		w.file.Remove()
 		return
 	}
 	w.file.Close()
+}
+
+// fail records a write or truncate of the spill file that failed half-way
+// (ENOSPC, EIO): the file no longer holds what its writer meant, so none of
+// its changes are committed; the last release deletes the spill file and the
+// object keeps its last committed version. Emptying the file (O_TRUNC,
+// truncate to 0) starts it afresh.
+func (w *wfile) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.broken == nil {
+		w.broken = err
+	}
+}
+
+// emptied records that the file was truncated to zero bytes: whatever an
+// earlier failed write left is gone.
+func (w *wfile) emptied() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.broken = nil
 }
 
 // unlink abandons the file's changes: open handles keep their spill file, but
@@ -242,10 +269,13 @@ func (w *wfile) commit(ctx context.Context) error {
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
 	w.mu.Lock()
-	unlinked := w.unlinked
+	unlinked, broken, key := w.unlinked, w.broken, w.key
 	w.mu.Unlock()
 	if unlinked || !w.file.Dirty() {
 		return nil
+	}
+	if broken != nil {
+		return fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
 	}
 	err := w.upload(ctx)
 	w.mu.Lock()
@@ -434,7 +464,7 @@ func (w *wfile) retryLoop(ctx context.Context) {
 		}
 		err := w.commit(ctx)
 		w.mu.Lock()
-		done := err == nil || w.unlinked
+		done := err == nil || w.unlinked || w.broken != nil
 		if done {
 			w.retrying = false
 		}
