@@ -123,15 +123,22 @@ func TestWriteSmallFileCallsAndEmptyFile(t *testing.T) {
 	}
 }
 
+// TestWriteCopyTreeInAndOut copies a tree of 1,000 small files, odd names and
+// a 300 MiB file into the mount with cp -r and back out: every sha1 is equal,
+// the big file's parts go up once each while cp writes, and a small file costs
+// 2 OSS calls.
 func TestWriteCopyTreeInAndOut(t *testing.T) {
 	const bucket = "wtree"
 	w := newWorld(t, bucket)
-	m := mount(t, w.env, bucket)
+	// The emulator runs without a quota: so may the mount (at APS's 1000
+	// calls per minute, 2,000 calls take two minutes).
+	m := mount(t, w.env, bucket, "--calls-per-minute", "-1")
 	src := t.TempDir()
 	want := map[string][]byte{}
-	for i := range 40 {
-		rel := filepath.Join(fmt.Sprintf("d%d", i%4), fmt.Sprintf("s%d", i%3), fmt.Sprintf("f%02d.txt", i))
-		b := testbytes.Pattern{Seed: uint64(i)}.Bytes(0, int64(i*997))
+	const small = 1000
+	for i := range small {
+		rel := filepath.Join(fmt.Sprintf("d%d", i%4), fmt.Sprintf("s%d", i%3), fmt.Sprintf("f%03d.txt", i))
+		b := testbytes.Pattern{Seed: uint64(i)}.Bytes(0, int64(i*37%(32<<10)))
 		os.MkdirAll(filepath.Join(src, filepath.Dir(rel)), 0o755)
 		os.WriteFile(filepath.Join(src, rel), b, 0o644)
 		want[rel] = b
@@ -141,10 +148,45 @@ func TestWriteCopyTreeInAndOut(t *testing.T) {
 		os.WriteFile(filepath.Join(src, name), b, 0o644)
 		want[name] = b
 	}
+	const bigSize = 300 << 20
+	big := testbytes.Pattern{Seed: 301}
+	f, _ := os.Create(filepath.Join(src, "big.bin"))
+	io.Copy(f, big.Reader(bigSize))
+	f.Close()
+
+	w.resetStats(t)
 	run(t, "cp", "-r", src+"/.", m.path("tree"))
+	calls := w.stats(t)
+	// The big file's 8 MiB parts go up in the background while cp writes, each
+	// once; every other file, and each of the 17 directories' markers, is one
+	// part.
+	const dirs = 1 + 4 + 4*3
+	bigParts := int64((bigSize + 8<<20 - 1) / (8 << 20))
+	if files := int64(len(want)); calls["s3.upload"] != bigParts+files+dirs || calls["signeds3upload.complete"] != files+1+dirs {
+		t.Errorf("cp -r of %d files, 300 MiB and %d directories: %v, want %d part puts and %d completions", files+1, dirs, calls, bigParts+files+dirs, files+1+dirs)
+	}
+	var ossCalls int64
+	for ep, n := range calls {
+		if !strings.HasPrefix(ep, "s3.") && ep != "token" {
+			ossCalls += n
+		}
+	}
+	// A small file costs a signeds3upload and a completion, no details call:
+	// S3 checks its Content-MD5.
+	if perFile := float64(ossCalls) / float64(len(want)+1+dirs); perFile > 2.05 {
+		t.Errorf("cp -r: %.2f OSS calls per file or directory, want at most 2.05 (%v)", perFile, calls)
+	}
+
 	for rel, b := range want {
 		w.mustObject(t, bucket, "tree/"+filepath.ToSlash(rel), b)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o, err := w.c.ObjectDetails(ctx, bucket, "tree/big.bin", oss.DetailsOptions{})
+	if err != nil || o.Size != bigSize || o.SHA1 != big.SHA1(bigSize) {
+		t.Fatalf("APS holds %+v (%v), want %d bytes sha1 %s", o, err, bigSize, big.SHA1(bigSize))
+	}
+
 	out := t.TempDir()
 	run(t, "cp", "-r", m.path("tree")+"/.", out)
 	got := readTree(t, out)
@@ -153,37 +195,8 @@ func TestWriteCopyTreeInAndOut(t *testing.T) {
 			t.Errorf("%s copied out: sha1 %s, want %s", rel, sha1Of(got[rel]), sha1Of(b))
 		}
 	}
-}
-
-func TestWriteLargeFileInAndOut(t *testing.T) {
-	const bucket = "wlarge"
-	w := newWorld(t, bucket)
-	m := mount(t, w.env, bucket)
-	const size = 300 << 20
-	p := testbytes.Pattern{Seed: 301}
-	src := filepath.Join(t.TempDir(), "big.bin")
-	f, _ := os.Create(src)
-	io.Copy(f, p.Reader(size))
-	f.Close()
-	w.resetStats(t)
-	run(t, "cp", src, m.path("big.bin"))
-	// A sequential writer's parts go up in the background while it writes,
-	// each once: 8 MiB parts, the last one at close.
-	if calls := w.stats(t); calls["s3.upload"] != (size+8<<20-1)/(8<<20) || calls["signeds3upload.complete"] != 1 {
-		t.Errorf("writing 300 MiB: %v, want every part put once and one completion", calls)
-	}
-	out, err := exec.Command("sha1sum", m.path("big.bin")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Fields(string(out))[0]; got != p.SHA1(size) {
-		t.Fatalf("300 MiB read back: sha1 %s, want %s", got, p.SHA1(size))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	o, err := w.c.ObjectDetails(ctx, bucket, "big.bin", oss.DetailsOptions{})
-	if err != nil || o.Size != size || o.SHA1 != p.SHA1(size) {
-		t.Fatalf("APS holds %+v (%v), want %d bytes sha1 %s", o, err, size, p.SHA1(size))
+	if sum, err := exec.Command("sha1sum", filepath.Join(out, "big.bin")).Output(); err != nil || strings.Fields(string(sum))[0] != big.SHA1(bigSize) {
+		t.Fatalf("300 MiB copied out: %s %v, want sha1 %s", sum, err, big.SHA1(bigSize))
 	}
 }
 
