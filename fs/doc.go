@@ -52,9 +52,12 @@
 // wfile's session (wrote). A commit (flush of a handle that changed the file,
 // fsync, truncate by path) stops handing out parts and waits for those out,
 // fills what is still the original's, puts the parts the session lacks (a new
-// session when the plan says so; after a failure every part), completes it with the size, the sha1 of the spill file and the
-// stamp as user metadata (userMeta), and then tells the namespace, the date
-// store and the node of the new version. A file under one part is read into
+// session when the plan says so, or after a failure that refused the session
+// or its parts: sessionSurvives), completes it with the size, the sha1 of the
+// spill file and the stamp as user metadata (userMeta), and then tells the
+// namespace, the date store and the node of the new version. The session is
+// saved with the pending upload (persist) before the first part and again
+// once every part is up, and resumed by the next mount (resumeSession). A file under one part is read into
 // memory once, hashed and sent from there, so the sha1 it claims is of the
 // bytes S3 checked against their MD5. A write or truncate of the spill file
 // that fails (ENOSPC) marks the wfile broken: its commits fail with that error,

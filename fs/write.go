@@ -301,10 +301,45 @@ func (w *wfile) upload(ctx context.Context) error {
 	}()
 	w.puts.Wait() // the spill file plans no commit while parts are out
 	err := w.uploadOnce(ctx)
-	if err != nil {
+	if err != nil && !sessionSurvives(err) {
 		w.dropSession()
 	}
 	return err
+}
+
+// sessionSurvives reports whether an upload that failed with err may go on in
+// the same session, putting only the parts it lacks: the failure was the
+// network's or the service's load (resets, 5xx, 429, timeouts) or local, not
+// a refusal of the session or of its parts.
+func sessionSurvives(err error) bool {
+	for _, dead := range []error{
+		oss.ErrInvalidUploadKey, oss.ErrInvalidParts, oss.ErrBadRequest, oss.ErrURLExpired,
+		oss.ErrAccessDenied, oss.ErrNotFound, oss.ErrConflict, oss.ErrUnauthorized,
+		transfer.ErrUploadIncomplete, transfer.ErrChecksum,
+	} {
+		if errors.Is(err, dead) {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionMargin is how long before its uploadExpiration (24 hours after it
+// began) a session is given up for a new one.
+const sessionMargin = time.Hour
+
+// dropExpiringSession abandons a session about to expire before the commit
+// plans which parts it needs.
+func (w *wfile) dropExpiringSession() {
+	w.mu.Lock()
+	u := w.sess
+	w.mu.Unlock()
+	if u == nil {
+		return
+	}
+	if exp := u.State().UploadExpiration; !exp.IsZero() && time.Until(exp) < sessionMargin {
+		w.dropSession()
+	}
 }
 
 // uploadOnce puts the parts the session lacks (every part, in a new session,
@@ -319,6 +354,7 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	// A pending upload before the first byte goes up: if the mount dies
 	// during the upload, the next one commits it (Committed forgets it).
 	w.persist()
+	w.dropExpiringSession()
 	plan, err := w.file.PlanCommit()
 	if err != nil {
 		return err
@@ -360,6 +396,11 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if plan.Size >= transfer.MinPartSize {
+		// Every part is up: a mount that dies during the completion leaves
+		// the next one only the completion to do.
+		w.persist()
 	}
 	meta, _ := json.Marshal(st.userMeta())
 	u.SetUserMetadata(string(meta))
@@ -428,11 +469,21 @@ func (f *FS) committed(o oss.Object, st stamp) {
 	f.ns.putFile(o.Key, o)
 }
 
-// persist keeps the file as a pending upload that survives a restart.
+// persist keeps the file as a pending upload that survives a restart, with
+// its upload session, if one holds parts, for the next mount to resume.
 func (w *wfile) persist() {
 	key, st := w.snapshot()
 	attrs, _ := json.Marshal(st.userMeta())
-	if err := w.file.Persist(spill.Meta{Key: key, Attrs: string(attrs)}); err != nil {
+	meta := spill.Meta{Key: key, Attrs: string(attrs)}
+	w.mu.Lock()
+	u := w.sess
+	w.mu.Unlock()
+	if u != nil {
+		if us := u.State(); us.UploadKey != "" && us.Key == key {
+			meta.Upload, _ = json.Marshal(us)
+		}
+	}
+	if err := w.file.Persist(meta); err != nil {
 		w.fs.log.Error("keeping a failed upload as pending failed; it stays in memory only", "op", "commit", "key", key, "err", err)
 	}
 }
@@ -505,6 +556,10 @@ func (f *FS) loadPending() error {
 			st.mtime = time.UnixMilli(m.MTimeMillis)
 		}
 		w := &wfile{fs: f, file: file, key: p.Key, st: st, pending: true}
+		w.sess = f.resumeSession(p.Key, p.Upload)
+		if w.sess == nil {
+			file.ResetSession() // every part goes up again, in a new session
+		}
 		f.wmu.Lock()
 		f.wfiles[p.Key] = w
 		f.wmu.Unlock()
@@ -512,6 +567,20 @@ func (f *FS) loadPending() error {
 		w.startRetry()
 	}
 	return nil
+}
+
+// resumeSession returns the upload session a pending upload saved, or nil
+// when it saved none or one that does not fit.
+func (f *FS) resumeSession(key string, saved []byte) *transfer.Upload {
+	if saved == nil {
+		return nil
+	}
+	var us transfer.UploadState
+	if err := json.Unmarshal(saved, &us); err != nil || us.UploadKey == "" || us.Bucket != f.opts.Bucket || us.Key != key {
+		f.log.Warn("a pending upload's saved session is unusable; starting a new one", "op", "pending", "key", key, "err", err)
+		return nil
+	}
+	return f.engine.ResumeUpload(us)
 }
 
 // Pending lists the keys of uploads not committed yet.

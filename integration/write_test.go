@@ -411,7 +411,7 @@ func TestWriteFailedCommitIsKeptAndRetried(t *testing.T) {
 	spillDir := filepath.Join(t.TempDir(), "spill")
 	m := mount(t, w.env, bucket, "--spill-dir", spillDir)
 	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500}]`)
-	data := testbytes.Pattern{Seed: 77}.Bytes(0, 3<<20)
+	data := testbytes.Pattern{Seed: 77}.Bytes(0, 20<<20) // 3 parts
 	f, err := os.Create(m.path("kept.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -431,14 +431,19 @@ func TestWriteFailedCommitIsKeptAndRetried(t *testing.T) {
 	if b, err := os.ReadFile(m.path("kept.bin")); err != nil || sha1Of(b) != sha1Of(data) {
 		t.Errorf("the pending file reads %d bytes, %v", len(b), err)
 	}
+	// The retry completes the same session: no part goes up again.
 	w.faults(t, "")
+	w.resetStats(t)
 	waitObject(t, w, bucket, "kept.bin", data)
+	if c := w.stats(t); c["s3.upload"] != 0 || c["signeds3upload.complete"] == 0 {
+		t.Errorf("the retry of a failed completion: %v, want no part put again", c)
+	}
 
 	// A mount killed during an upload (close has not returned): the next
 	// mount commits it.
 	w.faults(t, `[{"endpoint":"signeds3upload.complete","every":1,"status":500,"delay":"5s"}]`)
 	w.resetStats(t)
-	data2 := testbytes.Pattern{Seed: 78}.Bytes(0, 1<<20)
+	data2 := testbytes.Pattern{Seed: 78}.Bytes(0, 17<<20)
 	closed := make(chan error, 1)
 	go func() { closed <- os.WriteFile(m.path("killed.bin"), data2, 0o644) }()
 	deadline := time.Now().Add(time.Minute)
@@ -458,8 +463,14 @@ func TestWriteFailedCommitIsKeptAndRetried(t *testing.T) {
 	if w.object(t, bucket, "killed.bin") != nil {
 		t.Fatal("the killed upload completed anyway")
 	}
+	// Every part was up when the mount died: the next mount resumes the
+	// session the sidecar saved and only completes it.
+	w.resetStats(t)
 	mount(t, w.env, bucket, "--spill-dir", spillDir)
 	waitObject(t, w, bucket, "killed.bin", data2)
+	if c := w.stats(t); c["s3.upload"] != 0 || c["signeds3upload.complete"] == 0 {
+		t.Errorf("the next mount's commit of a killed upload: %v, want no part put again", c)
+	}
 }
 
 // waitObject polls APS, with a deadline, until it holds want at key.
