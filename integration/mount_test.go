@@ -45,7 +45,7 @@ func needFUSE(t *testing.T) {
 type mountProc struct {
 	cmd    *exec.Cmd
 	dir    string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan error
 }
 
@@ -60,7 +60,7 @@ func mount(t *testing.T, env []string, bucket string, args ...string) *mountProc
 	cmd := exec.Command(ossfsBin, append(append([]string{"mount"}, args...), bucket, dir)...)
 	cmd.Env = env
 	stdout, _ := cmd.StdoutPipe()
-	m := &mountProc{cmd: cmd, dir: dir, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	m := &mountProc{cmd: cmd, dir: dir, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = m.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -72,6 +72,24 @@ func mount(t *testing.T, env []string, bucket string, args ...string) *mountProc
 		t.Fatalf("mount printed %q (%v); stderr: %s", line, err, m.stderr)
 	}
 	return m
+}
+
+// syncBuffer is a bytes.Buffer that a test may read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // stop unmounts with SIGTERM and waits for a clean exit.

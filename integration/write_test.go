@@ -559,3 +559,83 @@ func TestWriteRenameRightAfterClose(t *testing.T) {
 		t.Fatalf("directory rename after the files closed: %v", err)
 	}
 }
+
+// TestWriteUnmountWaitsForPendingUploads: an unmount waits for the uploads
+// still pending, saying which, until they commit; a second signal, or
+// --no-wait-uploads, leaves them to the next mount.
+func TestWriteUnmountWaitsForPendingUploads(t *testing.T) {
+	const bucket = "wwait"
+	w := newWorld(t, bucket)
+	spillDir := filepath.Join(t.TempDir(), "spill")
+	failing := `[{"endpoint":"signeds3upload.complete","every":1,"status":500}]`
+	data := testbytes.Pattern{Seed: 90}.Bytes(0, 100<<10)
+	pend := func(m *mountProc, name string) {
+		t.Helper()
+		w.faults(t, failing)
+		if err := os.WriteFile(m.path(name), data, 0o644); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("write with failing completions: %v, want EIO", err)
+		}
+	}
+	waitLog := func(m *mountProc, text string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for !strings.Contains(m.stderr.String(), text) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the mount never logged %q; stderr: %s", text, m.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	exited := func(m *mountProc) {
+		t.Helper()
+		select {
+		case err := <-m.done:
+			if err != nil {
+				t.Fatalf("mount exited with %v; stderr: %s", err, m.stderr)
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("the mount did not exit; stderr: %s", m.stderr)
+		}
+	}
+
+	// Waits, says which, and exits once the upload commits.
+	m := mount(t, w.env, bucket, "--spill-dir", spillDir)
+	pend(m, "a.bin")
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	waitLog(m, "waiting for pending uploads")
+	if !strings.Contains(m.stderr.String(), "a.bin") {
+		t.Errorf("the wait does not name the file; stderr: %s", m.stderr)
+	}
+	select {
+	case err := <-m.done:
+		t.Fatalf("the mount exited (%v) with an upload pending", err)
+	default:
+	}
+	w.faults(t, "")
+	exited(m)
+	w.mustObject(t, bucket, "a.bin", data)
+
+	// A second signal stops the wait; the next mount commits it.
+	m = mount(t, w.env, bucket, "--spill-dir", spillDir)
+	pend(m, "b.bin")
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	waitLog(m, "waiting for pending uploads")
+	m.cmd.Process.Signal(syscall.SIGINT)
+	exited(m)
+	if w.object(t, bucket, "b.bin") != nil {
+		t.Fatal("b.bin was committed with completions failing")
+	}
+
+	// --no-wait-uploads exits at once, naming what it leaves.
+	m = mount(t, w.env, bucket, "--spill-dir", spillDir, "--no-wait-uploads")
+	pend(m, "c.bin")
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	exited(m)
+	if !strings.Contains(m.stderr.String(), "pending uploads left for the next mount") {
+		t.Errorf("--no-wait-uploads did not say what it left; stderr: %s", m.stderr)
+	}
+	w.faults(t, "")
+	mount(t, w.env, bucket, "--spill-dir", spillDir)
+	waitObject(t, w, bucket, "b.bin", data)
+	waitObject(t, w, bucket, "c.bin", data)
+}

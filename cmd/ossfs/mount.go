@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"time"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -174,29 +176,43 @@ func serveMount(ctx context.Context, f *mountFlags, opts fs.Options, client *oss
 		return fmt.Errorf("mount %s: %w", dir, explainMountError(err))
 	}
 	fmt.Fprintf(stdout, "ossfs: oss://%s mounted at %s\n", opts.Bucket, dir)
+	again := make(chan os.Signal, 1)
 	go func() {
 		<-ctx.Done()
+		// From now on a signal stops the wait for pending uploads.
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 		unmount(server, dir, logger)
 	}()
 	server.Wait()
-	if !f.noWait {
-		waitPending(fsys, logger)
+	if f.noWait {
+		if keys := fsys.Pending(); len(keys) > 0 {
+			logger.Warn("pending uploads left for the next mount with this --spill-dir", "keys", keys)
+		}
+		return nil
 	}
+	waitPending(fsys, logger, again)
 	return nil
 }
 
 // waitPending waits, after the unmount, for the uploads that failed and are
-// retried in the background, saying what it waits for. Pending uploads are
-// kept on disk and committed by the next mount if the process ends first.
-func waitPending(fsys *fs.FS, logger *slog.Logger) {
-	for last := ""; ; time.Sleep(500 * time.Millisecond) {
+// retried in the background, saying what it waits for, until they are
+// committed or another signal arrives. Pending uploads are kept on disk and
+// committed by the next mount if the process ends first.
+func waitPending(fsys *fs.FS, logger *slog.Logger, stop <-chan os.Signal) {
+	for last := ""; ; {
 		keys := fsys.Pending()
 		if len(keys) == 0 {
 			return
 		}
 		if s := fmt.Sprint(keys); s != last {
-			logger.Warn("waiting for pending uploads after unmount (--no-wait-uploads leaves them for the next mount)", "keys", keys)
+			logger.Warn("waiting for pending uploads after unmount (interrupt again, or --no-wait-uploads, to leave them for the next mount)", "keys", keys)
 			last = s
+		}
+		select {
+		case <-stop:
+			logger.Warn("pending uploads left for the next mount with this --spill-dir", "keys", keys)
+			return
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
