@@ -250,3 +250,34 @@ func spillEmpty(t *testing.T, dir string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWriteDupedDescriptors: each close of a dup'ed descriptor is a flush
+// that commits what was written so far; the last one commits the rest.
+func TestWriteDupedDescriptors(t *testing.T) {
+	const bucket = "wdup"
+	w := newWorld(t, bucket)
+	m := mount(t, w.env, bucket)
+	f, err := os.Create(m.path("dup.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("first ")
+	fd2, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Close(fd2); err != nil {
+		t.Fatalf("close of the dup: %v", err)
+	}
+	w.mustObject(t, bucket, "dup.txt", []byte("first "))
+	f.WriteString("second")
+	if err := f.Sync(); err != nil {
+		t.Fatalf("fsync: %v", err)
+	}
+	w.mustObject(t, bucket, "dup.txt", []byte("first second"))
+	f.WriteString(" third")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.mustObject(t, bucket, "dup.txt", []byte("first second third"))
+}
