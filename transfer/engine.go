@@ -15,6 +15,8 @@ type Client interface {
 	SignedUploadURLs(ctx context.Context, bucketKey, objectKey string, opts oss.UploadURLOptions) (*oss.SignedUpload, error)
 	UploadPartMD5(ctx context.Context, signedURL string, part io.ReaderAt, size int64, md5 []byte) (string, error)
 	CompleteUpload(ctx context.Context, bucketKey, objectKey string, req oss.CompleteRequest) (*oss.Object, error)
+	BatchSignedUploadURLs(ctx context.Context, bucketKey string, items []oss.BatchUploadItem, minutes int) (map[string]oss.BatchUploadResult, error)
+	BatchCompleteUpload(ctx context.Context, bucketKey string, items []oss.BatchCompleteItem) (map[string]oss.BatchCompleteResult, error)
 	ObjectDetails(ctx context.Context, bucketKey, objectKey string, opts oss.DetailsOptions) (*oss.Object, error)
 }
 

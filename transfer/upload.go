@@ -261,20 +261,9 @@ func (u *Upload) dropURL(number int, url string) {
 // against their MD5, so sha1, which must then be of the very bytes given to
 // PutPart, is the object's.
 func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Object, error) {
-	eTags, err := u.completeParts(size)
+	req, checked, err := u.completeRequest(size, sha1)
 	if err != nil {
 		return nil, err
-	}
-	checked := true
-	for _, p := range u.State().Parts {
-		checked = checked && p.Checked
-	}
-	st := u.State()
-	req := oss.CompleteRequest{
-		UploadKey: st.UploadKey, Size: size, ETags: eTags, SHA1: sha1,
-		ContentType: st.Options.ContentType, ContentDisposition: st.Options.ContentDisposition,
-		ContentEncoding: st.Options.ContentEncoding, CacheControl: st.Options.CacheControl,
-		UserMetadata: st.Options.UserMetadata,
 	}
 	obj, err := u.e.c.CompleteUpload(ctx, u.bucket, u.key, req)
 	if err != nil {
@@ -291,6 +280,26 @@ func (u *Upload) Complete(ctx context.Context, size int64, sha1 string) (*oss.Ob
 		return obj, nil
 	}
 	return u.verify(ctx, obj, sha1)
+}
+
+// completeRequest is the completion of parts 1..N adding up to size, and
+// whether S3 checked every part against its MD5.
+func (u *Upload) completeRequest(size int64, sha1 string) (oss.CompleteRequest, bool, error) {
+	eTags, err := u.completeParts(size)
+	if err != nil {
+		return oss.CompleteRequest{}, false, err
+	}
+	st := u.State()
+	checked := true
+	for _, p := range st.Parts {
+		checked = checked && p.Checked
+	}
+	return oss.CompleteRequest{
+		UploadKey: st.UploadKey, Size: size, ETags: eTags, SHA1: sha1,
+		ContentType: st.Options.ContentType, ContentDisposition: st.Options.ContentDisposition,
+		ContentEncoding: st.Options.ContentEncoding, CacheControl: st.Options.CacheControl,
+		UserMetadata: st.Options.UserMetadata,
+	}, checked, nil
 }
 
 // completeParts checks that parts 1..N are all there and returns their eTags.
