@@ -49,28 +49,39 @@
 // readdir, getattr and opens for reading see a wfile before the namespace, so
 // a file being written shows its spill file's size and reads its newest
 // bytes. A sequential writer's finished parts go up in the background to the
-// wfile's session (wrote). A commit (flush of a handle that changed the file,
-// fsync, truncate by path) stops handing out parts and waits for those out,
-// fills what is still the original's, puts the parts the session lacks (a new
-// session when the plan says so, or after a failure that refused the session
-// or its parts: sessionSurvives), completes it with the size, the sha1 of the
-// spill file and the stamp as user metadata (userMeta), and then tells the
-// namespace, the date store and the node of the new version. The session is
-// saved with the pending upload (persist) before the first part and again
-// once every part is up, and resumed by the next mount (resumeSession). A file under one part is read into
-// memory once, hashed and sent from there, so the sha1 it claims is of the
-// bytes S3 checked against their MD5. A write or truncate of the spill file
-// that fails (ENOSPC) marks the wfile broken: its commits fail with that error,
-// nothing is persisted or retried, and the last release deletes the spill file
-// and tells the kernel (forgetChanges); emptying the file clears the mark. A failed commit persists the spill
-// file as a pending upload and starts a retry loop on the mount's context;
-// New takes up the pending uploads a previous mount left (spill.LoadPending).
-// Unlink abandons a wfile (nothing is committed; open handles keep working);
-// rename moves an uncommitted wfile to the new key, or copies a committed
-// object and deletes the old one; a directory rename copies and deletes each
-// key (up to RenameDirLimit) and moves the prefixes and keys of the nodes
-// below it (retarget). Stamps set on committed versions are kept
-// in a stamp log in the spill directory (stampLog), by key and sha1.
+// wfile's session (wrote).
+//
+// A commit (flush of a handle that changed the file, fsync, truncate by path)
+// stops handing out parts and waits for those out, fills what is still the
+// original's, puts the parts the session lacks (a new session when the plan
+// says so, or after a failure that refused the session or its parts:
+// sessionSurvives), completes it with the size, the sha1 of the spill file
+// and the stamp as user metadata (userMeta), and then tells the namespace,
+// the date store and the node of the new version. A file under one part is
+// read into memory once, hashed and sent from there, so the sha1 it claims is
+// of the bytes S3 checked against their MD5.
+//
+// A failed commit persists the spill file as a pending upload and starts a
+// retry loop on the mount's context. The session is saved with the pending
+// upload (persist) before the first part and again once every part is up;
+// New takes up the pending uploads a previous mount left (spill.LoadPending)
+// and resumes their sessions (resumeSession). With Options.AsyncCommit a flush
+// stages instead (wfile.stage: fill, persist, queue), and the committer
+// commits pending uploads in the background: files under one part through
+// transfer.UploadSmall, 25 per batch, the others by their retry loop (which
+// also takes over a batch item that failed). Pending uploads found at start
+// go through the committer too.
+//
+// A write or truncate of the spill file that fails (ENOSPC) marks the wfile
+// broken: its commits fail with that error, nothing is persisted or retried,
+// and the last release deletes the spill file and tells the kernel
+// (forgetChanges); emptying the file clears the mark. Unlink abandons a wfile
+// (nothing is committed; open handles keep working); rename moves an
+// uncommitted wfile to the new key, or copies a committed object and deletes
+// the old one; a directory rename copies and deletes each key (up to
+// RenameDirLimit) and moves the prefixes and keys of the nodes below it
+// (retarget). Stamps set on committed versions are kept in a stamp log in the
+// spill directory (stampLog), by key and sha1.
 //
 // # Errors
 //
@@ -90,4 +101,7 @@
 // is held across a network call except wfile.commitMu, which serializes the
 // commits of one file (a second close waits for the first one's upload
 // rather than uploading the same bytes again; a rename waits for it too).
+// The committer holds the commitMu of every file of a batch at once, taken
+// with TryLock (a file whose lock is busy goes to its retry loop), so it
+// never waits for one while holding another; committer.mu is a leaf.
 package fs

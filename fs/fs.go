@@ -43,6 +43,8 @@ type FS struct {
 
 	wmu    sync.Mutex
 	wfiles map[string]*wfile // guarded by wmu; files being written, by key
+
+	committer *committer // commits pending uploads in the background
 }
 
 // New returns the file system of one bucket. ctx is the mount's lifetime:
@@ -86,6 +88,8 @@ func New(ctx context.Context, opts Options, client Client, engine *transfer.Engi
 			return nil, fmt.Errorf("fs: stamp log: %w", err)
 		}
 		f.dates.log, f.dates.kept = log, kept
+		f.committer = newCommitter(f)
+		go f.committer.run(ctx)
 		if err := f.loadPending(); err != nil {
 			d.Close()
 			return nil, err

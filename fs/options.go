@@ -19,6 +19,11 @@ type Options struct {
 	// SpillDir is the private directory of the files being written and of
 	// pending uploads (spill.OpenDir). Empty: every change answers EROFS.
 	SpillDir string
+	// AsyncCommit makes close() return once a file's changes are a pending
+	// upload on local disk (synced), committed in the background; small files
+	// are committed 25 at a time through the batch endpoints. fsync() still
+	// returns after the commit. Default off: close() waits for the commit.
+	AsyncCommit bool
 	// RenameDirLimit is the most objects a directory rename copies and
 	// deletes one by one (two OSS calls each); a larger directory answers
 	// EXDEV, so that mv copies it through the mount. Default 100; negative:

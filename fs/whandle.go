@@ -72,7 +72,21 @@ func (h *writeHandle) Flush(ctx context.Context) syscall.Errno {
 	if !changed {
 		return 0
 	}
+	if h.node.fs.opts.AsyncCommit {
+		return h.stage()
+	}
 	return h.commit()
+}
+
+// stage makes the changes a pending upload for the committer (AsyncCommit).
+func (h *writeHandle) stage() syscall.Errno {
+	if err := h.w.stage(h.node.fs.bg); err != nil {
+		return h.node.fs.errno("commit", h.node.keyOf(), err)
+	}
+	h.mu.Lock()
+	h.changed = false
+	h.mu.Unlock()
+	return 0
 }
 
 // Fsync commits whatever changed, from any handle.

@@ -283,7 +283,7 @@ func (w *wfile) commit(ctx context.Context) error {
 	w.mu.Unlock()
 	if err != nil {
 		w.persist() // again: a rename may have changed the key
-		w.startRetry()
+		w.startRetry(retryBackoff.first)
 	}
 	return err
 }
@@ -471,7 +471,7 @@ func (f *FS) committed(o oss.Object, st stamp) {
 
 // persist keeps the file as a pending upload that survives a restart, with
 // its upload session, if one holds parts, for the next mount to resume.
-func (w *wfile) persist() {
+func (w *wfile) persist() error {
 	key, st := w.snapshot()
 	attrs, _ := json.Marshal(st.userMeta())
 	meta := spill.Meta{Key: key, Attrs: string(attrs)}
@@ -485,28 +485,29 @@ func (w *wfile) persist() {
 	}
 	if err := w.file.Persist(meta); err != nil {
 		w.fs.log.Error("keeping a failed upload as pending failed; it stays in memory only", "op", "commit", "key", key, "err", err)
+		return err
 	}
+	return nil
 }
 
 // retryBackoff bounds the pending-upload retry loop.
 var retryBackoff = struct{ first, max time.Duration }{time.Second, time.Minute}
 
-// startRetry starts the background loop that commits a pending upload, unless
-// one runs.
-func (w *wfile) startRetry() {
+// startRetry starts the background loop that commits a pending upload after
+// first, unless one runs.
+func (w *wfile) startRetry(first time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.retrying {
 		return
 	}
 	w.retrying = true
-	go w.retryLoop(w.fs.bg)
+	go w.retryLoop(w.fs.bg, first)
 }
 
-// retryLoop commits the pending upload with a capped exponential backoff until
-// it succeeds, is unlinked, or the mount ends.
-func (w *wfile) retryLoop(ctx context.Context) {
-	delay := retryBackoff.first
+// retryLoop commits the pending upload, first after delay, then with a capped
+// exponential backoff until it succeeds, is unlinked, or the mount ends.
+func (w *wfile) retryLoop(ctx context.Context, delay time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -531,8 +532,8 @@ func (w *wfile) retryLoop(ctx context.Context) {
 			}
 			return
 		}
+		delay = min(max(2*delay, retryBackoff.first), retryBackoff.max)
 		w.fs.log.Warn("pending upload failed again; retrying", "op", "commit", "key", key, "err", err, "in", delay)
-		delay = min(2*delay, retryBackoff.max)
 	}
 }
 
@@ -564,9 +565,59 @@ func (f *FS) loadPending() error {
 		f.wfiles[p.Key] = w
 		f.wmu.Unlock()
 		f.log.Info("pending upload found; committing it in the background", "op", "pending", "key", p.Key, "size", p.Size)
-		w.startRetry()
+		f.committer.add(w)
 	}
 	return nil
+}
+
+// stage makes the file's changes a pending upload, synced to the spill
+// directory, and hands it to the committer (Options.AsyncCommit): close then
+// returns without waiting for APS. Its errors are local (a full spill disk, a
+// failed fetch of the original's bytes).
+func (w *wfile) stage(ctx context.Context) error {
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	w.mu.Lock()
+	unlinked, broken, key := w.unlinked, w.broken, w.key
+	w.mu.Unlock()
+	if unlinked || !w.file.Dirty() {
+		return nil
+	}
+	if broken != nil {
+		return fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
+	}
+	// The original's bytes are fetched now: it may be replaced before the
+	// commit runs.
+	if err := w.file.FillAll(ctx); err != nil {
+		return err
+	}
+	if err := w.persist(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.pending = true
+	w.mu.Unlock()
+	w.fs.committer.add(w)
+	return nil
+}
+
+// settled is called when a pending upload may need nothing more: committed,
+// unlinked or broken. With no handle open and no retry loop it is forgotten,
+// unless it changed again, when it is queued again.
+func (w *wfile) settled() {
+	dirty := w.file.Dirty()
+	w.mu.Lock()
+	if !dirty || w.unlinked || w.broken != nil {
+		w.pending = false
+	}
+	idle, again := w.handles == 0 && !w.retrying, w.pending
+	w.mu.Unlock()
+	switch {
+	case idle && again:
+		w.fs.committer.add(w)
+	case idle:
+		w.drop()
+	}
 }
 
 // resumeSession returns the upload session a pending upload saved, or nil

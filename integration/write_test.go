@@ -639,3 +639,65 @@ func TestWriteUnmountWaitsForPendingUploads(t *testing.T) {
 	waitObject(t, w, bucket, "b.bin", data)
 	waitObject(t, w, bucket, "c.bin", data)
 }
+
+// TestWriteAsyncCommitBatches: with --async-commit, close returns once the
+// file is synced to the spill dir, small files are committed through the batch
+// endpoints (well under one OSS call per file), the mount shows them at once,
+// fsync still waits for APS, and unmount waits until everything is committed.
+func TestWriteAsyncCommitBatches(t *testing.T) {
+	const bucket = "wasync"
+	w := newWorld(t, bucket)
+	src := t.TempDir()
+	want := map[string][]byte{}
+	for i := range 300 {
+		rel := filepath.Join(fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%03d", i))
+		b := testbytes.Pattern{Seed: uint64(500 + i)}.Bytes(0, int64(i*97%(32<<10)))
+		os.MkdirAll(filepath.Join(src, filepath.Dir(rel)), 0o755)
+		os.WriteFile(filepath.Join(src, rel), b, 0o644)
+		want[rel] = b
+	}
+	big := testbytes.Pattern{Seed: 599}.Bytes(0, 9<<20)
+	os.WriteFile(filepath.Join(src, "big.bin"), big, 0o644)
+	want["big.bin"] = big
+	m := mount(t, w.env, bucket, "--async-commit", "--calls-per-minute", "-1")
+	w.resetStats(t)
+	run(t, "cp", "-r", src+"/.", m.path("t"))
+	// This host sees every file at once, from its spill file or from APS.
+	for rel, b := range want {
+		got, err := os.ReadFile(m.path("t/" + rel))
+		if err != nil || sha1Of(got) != sha1Of(b) {
+			t.Fatalf("%s right after cp: %d bytes, %v", rel, len(got), err)
+		}
+	}
+	// fsync returns once its file is committed.
+	f, err := os.Create(m.path("synced.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("synced")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.mustObject(t, bucket, "synced.txt", []byte("synced"))
+	f.Close()
+	// Unmount waits for every pending upload.
+	m.stop(t)
+	calls := w.stats(t)
+	for rel, b := range want {
+		w.mustObject(t, bucket, "t/"+filepath.ToSlash(rel), b)
+	}
+	files := int64(len(want))
+	batched := calls["batchsigneds3upload"] + calls["batchcompleteupload"]
+	if calls["s3.upload"] < files-1+2 || batched == 0 {
+		t.Fatalf("calls: %v, want the small files' parts put through batch calls", calls)
+	}
+	// Single-object calls: the big file (1 URL request, 1 completion, 1
+	// details), the 4 directory markers (2 each), synced.txt (2), and the
+	// files whose batch item had to go alone.
+	single := calls["signeds3upload.get"] + calls["signeds3upload.complete"]
+	perFile := float64(batched+single+calls["objects.details"]) / float64(files)
+	t.Logf("--async-commit cp -r of %d files: %.3f OSS calls per file (%v)", files, perFile, calls)
+	if perFile > 0.5 {
+		t.Errorf("--async-commit: %.2f OSS calls per file, want at most 0.5 (%v)", perFile, calls)
+	}
+}

@@ -40,6 +40,7 @@ type mountFlags struct {
 	spillDir     string
 	noWait       bool
 	renameLimit  int
+	asyncCommit  bool
 }
 
 func (f *mountFlags) register(fset *flag.FlagSet) {
@@ -58,6 +59,7 @@ func (f *mountFlags) register(fset *flag.FlagSet) {
 	fset.StringVar(&f.cacheDir, "cache-dir", "", "`directory` for an on-disk block cache that survives remounts (off if empty)")
 	fset.BoolVar(&f.debugFuse, "debug-fuse", false, "log every FUSE request (very verbose)")
 	fset.StringVar(&f.spillDir, "spill-dir", "", "private `directory` of files being written and of pending uploads (default: the user's cache dir/ossfs/spill/BUCKET)")
+	fset.BoolVar(&f.asyncCommit, "async-commit", false, "close() returns once a file's changes are synced to --spill-dir, and they are committed in the background, small files 25 per batch call (fsync() still waits for the commit)")
 	fset.BoolVar(&f.noWait, "no-wait-uploads", false, "exit at unmount without waiting for pending uploads (they are committed by the next mount)")
 	fset.IntVar(&f.renameLimit, "rename-dir-limit", 100, "most objects a directory rename copies one by one (2 OSS calls each); larger directories answer EXDEV and mv copies them (0: always EXDEV)")
 	fset.IntVar(&f.dateCalls, "date-calls-per-minute", 100, "OSS calls per minute spent fetching the dates of files listed without one (0: never)")
@@ -109,6 +111,7 @@ func runMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func (f *mountFlags) fsOptions(bucket string) (fs.Options, error) {
 	o := fs.DefaultOptions()
 	o.Bucket, o.UID, o.GID, o.ReadOnly, o.MetadataTTL = bucket, uint32(f.uid), uint32(f.gid), f.readOnly, f.metadataTTL
+	o.AsyncCommit = f.asyncCommit
 	var err error
 	if o.FileMode, err = parseMode(f.fileMode); err != nil {
 		return o, usageError("--file-mode: %v", err)
