@@ -220,13 +220,7 @@ func (c *committer) finish(s staged, r transfer.SmallResult) {
 	}
 	obj := *r.Object
 	obj.Key = s.key
-	f.committed(obj, s.st)
-	w.mu.Lock()
-	node := w.node
-	w.mu.Unlock()
-	if node != nil && node.keyOf() == s.key {
-		node.seen(obj)
-	}
+	w.committed(obj, s.st)
 	w.commitMu.Unlock()
 	w.settled()
 }

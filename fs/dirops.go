@@ -104,11 +104,16 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return syscall.EROFS
 	}
 	key := childKey(d.pfx(), name)
+	// The file being written, held before the lookup: a background commit
+	// that ends meanwhile is in the namespace before its file is forgotten.
+	w := f.holdW(key)
+	if w != nil {
+		defer w.release()
+	}
 	e, err := f.ns.lookup(ctx, d.pfx(), name)
 	if err != nil {
 		return f.errno("unlink", key, err)
 	}
-	w := f.wfileOf(key) // after the lookup's calls: the file being written now
 	if e != nil && e.dir {
 		return syscall.EISDIR
 	}
@@ -116,7 +121,10 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		return syscall.ENOENT
 	}
 	if w != nil {
+		// A commit in flight lands before the delete, never after it.
+		w.commitMu.Lock()
 		w.unlink()
+		w.commitMu.Unlock()
 	}
 	if err := f.client.DeleteObject(ctx, f.opts.Bucket, key); err != nil && !errors.Is(err, oss.ErrNotFound) {
 		return f.errno("unlink", key, err)

@@ -35,15 +35,17 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fusefs.Inod
 		return errno
 	}
 	from, to := childKey(d.pfx(), name), childKey(np.pfx(), newName)
-	e, err := f.ns.lookup(ctx, d.pfx(), name)
-	if err != nil {
-		return f.errno("rename", from, err)
-	}
 	// Hold the file being written, if any, so that a release of its last
-	// handle cannot close it while the rename runs.
+	// handle cannot close it while the rename runs. Before the lookup: a
+	// background commit that ends meanwhile is in the namespace before its
+	// file is forgotten, so the file is found one way or the other.
 	w := f.holdW(from)
 	if w != nil {
 		defer w.release()
+	}
+	e, err := f.ns.lookup(ctx, d.pfx(), name)
+	if err != nil {
+		return f.errno("rename", from, err)
 	}
 	switch {
 	case e == nil && w == nil:
@@ -96,6 +98,14 @@ func (f *FS) renameFile(ctx context.Context, from, to string, e *entry, w *wfile
 			f.ns.removeFile(from)
 		}
 		return oss.Object{Key: to}, 0
+	}
+	if e == nil && w != nil {
+		// Committed in the background since the caller's lookup.
+		p, name := splitKeyName(from)
+		var err error
+		if e, err = f.ns.lookup(ctx, p, name); err != nil {
+			return oss.Object{}, f.errno("rename", from, err)
+		}
 	}
 	if e == nil {
 		return oss.Object{}, syscall.ENOENT

@@ -413,14 +413,31 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	}
 	w.mu.Lock()
 	w.sess = nil
-	node := w.node
 	w.mu.Unlock()
 	obj.Key = key
-	f.committed(*obj, st)
-	if node != nil && node.keyOf() == key {
-		node.seen(*obj)
-	}
+	w.committed(*obj, st)
 	return nil
+}
+
+// committed records that the file's version obj was committed with stamp
+// st: the namespace, the kernel's node and the date store learn it. A stamp
+// set while the commit ran (rsync's chmod and utimes after close, under
+// --async-commit) did not go into the object's metadata: it is kept for the
+// new version.
+func (w *wfile) committed(obj oss.Object, st stamp) {
+	f := w.fs
+	f.committed(obj, st)
+	w.mu.Lock()
+	node, cur := w.node, w.st
+	w.mu.Unlock()
+	if node != nil && node.keyOf() == obj.Key {
+		node.seen(obj)
+	}
+	if cur != st {
+		if err := f.dates.keep(obj, cur); err != nil {
+			f.log.Error("a stamp is kept in memory only", "op", "commit", "key", obj.Key, "err", err)
+		}
+	}
 }
 
 func reportAll(file *spill.File, parts []spill.Part, uploaded bool) {

@@ -680,23 +680,40 @@ func TestWriteAsyncCommitBatches(t *testing.T) {
 	}
 	w.mustObject(t, bucket, "synced.txt", []byte("synced"))
 	f.Close()
+	// rsync writes a temporary file, sets its mode and mtime after close and
+	// renames it: the commit in the background must neither lose the rename
+	// nor the stamp, so that a second rsync changes nothing.
+	needTool(t, "rsync")
+	for round := range 2 {
+		var changed []string
+		for _, l := range strings.Split(run(t, "rsync", "-a", "--itemize-changes", src+"/", m.path("r")+"/"), "\n") {
+			if strings.HasPrefix(l, ">f") || strings.HasPrefix(l, ".f") {
+				changed = append(changed, l)
+			}
+		}
+		if round == 1 && len(changed) > 0 {
+			t.Errorf("a second rsync -a changed: %q", changed)
+		}
+	}
 	// Unmount waits for every pending upload.
 	m.stop(t)
 	calls := w.stats(t)
 	for rel, b := range want {
 		w.mustObject(t, bucket, "t/"+filepath.ToSlash(rel), b)
+		w.mustObject(t, bucket, "r/"+filepath.ToSlash(rel), b)
 	}
-	files := int64(len(want))
+	files := int64(2 * len(want))
 	batched := calls["batchsigneds3upload"] + calls["batchcompleteupload"]
-	if calls["s3.upload"] < files-1+2 || batched == 0 {
+	if calls["s3.upload"] < files-2+2 || batched == 0 {
 		t.Fatalf("calls: %v, want the small files' parts put through batch calls", calls)
 	}
-	// Single-object calls: the big file (1 URL request, 1 completion, 1
-	// details), the 4 directory markers (2 each), synced.txt (2), and the
-	// files whose batch item had to go alone.
-	single := calls["signeds3upload.get"] + calls["signeds3upload.complete"]
+	// Single-object calls: the big files (1 URL request, 1 completion, 1
+	// details each), the 8 directory markers (2 each), synced.txt (2), the
+	// files whose batch item had to go alone, and the renames of temporary
+	// files committed before rsync renamed them (copyto and delete).
+	single := calls["signeds3upload.get"] + calls["signeds3upload.complete"] + calls["objects.copyto"] + calls["objects.delete"]
 	perFile := float64(batched+single+calls["objects.details"]) / float64(files)
-	t.Logf("--async-commit cp -r of %d files: %.3f OSS calls per file (%v)", files, perFile, calls)
+	t.Logf("--async-commit cp -r and rsync -a of %d files: %.3f OSS calls per file (%v)", files, perFile, calls)
 	if perFile > 0.5 {
 		t.Errorf("--async-commit: %.2f OSS calls per file, want at most 0.5 (%v)", perFile, calls)
 	}
