@@ -365,6 +365,14 @@ func TestWriteUnderFaults(t *testing.T) {
 		checkSettled(t, w, m, bucket, spillDir, results)
 	})
 
+	// The URL requests fail while a file's finished parts wait for their
+	// first URLs in the background: they share the one failing request
+	// instead of each making its own with every retry (regression: close
+	// waited for one whole retry budget per part handed out).
+	t.Run("url-requests-down", func(t *testing.T) {
+		urlRequestsDown(t, w, m, bucket, spillDir)
+	})
+
 	// S3 stops taking parts in the middle of a file, while its finished parts
 	// go up in the background. One file sees the outage end before close
 	// (its commit puts again just the parts that failed); another closes
@@ -443,4 +451,23 @@ func outageMidFile(t *testing.T, w *world, m *mountProc, bucket, spillDir string
 	}
 	w.faults(t, "")
 	checkSettled(t, w, m, bucket, spillDir, []closeResult{{f: lifted}, {f: kept, closeErr: err}})
+}
+
+func urlRequestsDown(t *testing.T, w *world, m *mountProc, bucket, spillDir string) {
+	const partSize = 8 << 20
+	f := newFaultFile("urls-down", 40, 4*partSize+2<<20+1)
+	// The outage lasts two requests' worth of attempts (6 each, the client's
+	// retry policy): the one request the four background parts share, and
+	// the commit's own. So close must fail; had the background parts spent
+	// more between them, the commit would have outlasted the outage.
+	w.faults(t, `[{"endpoint":"signeds3upload.get","every":1,"times":12,"status":500}]`)
+	r := writeThrough(m, spillDir, f)
+	if r.writeErr != nil {
+		t.Fatalf("write: %v", r.writeErr)
+	}
+	if !errors.Is(r.closeErr, syscall.EIO) || !r.pendingAtClose {
+		t.Errorf("close while every URL request fails: %v (pending %t), want EIO and a pending upload", r.closeErr, r.pendingAtClose)
+	}
+	w.faults(t, "")
+	checkSettled(t, w, m, bucket, spillDir, []closeResult{r})
 }
