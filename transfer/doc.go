@@ -34,12 +34,14 @@
 // resets) until response headers arrive. This package adds what spans requests:
 // a new URL after a 403 (MaxURLRefreshes per range or part), resuming a broken
 // body (MaxResumes per range), identity checks (ErrStale), checksums
-// (ErrChecksum), and source checks (ErrSourceChanged).
+// (ErrChecksum), and source checks (ErrSourceChanged). A URL request that
+// failed after its retries fails the parts that waited for it too, rather
+// than being made again, with every retry, once per waiting part.
 //
 // # Concurrency
 //
 // Every type is safe for concurrent use. Lock order: partRecord.putMu, then
 // Upload.fetchMu, then Upload.mu; Reader.mu, then urlCache.mu. No lock is held
 // across a network call except fetchMu (it exists to make concurrent parts share
-// one URL request) and putMu (it orders PUTs of one part number).
+// one URL request, and its failure) and putMu (it orders PUTs of one part number).
 package transfer

@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -305,6 +307,131 @@ func TestUploadURLRefusedMidUpload(t *testing.T) {
 	}
 	if n := v.c.Calls()[oss.OpSignedS3UploadGet]; n != 2 {
 		t.Fatalf("signeds3upload calls = %d, want 2", n)
+	}
+}
+
+// gatedURLs holds each URL request until the test lets it go, and answers
+// it with what the test says.
+type gatedURLs struct {
+	*oss.Client
+	entered chan struct{}                    // a request arrived
+	answer  chan func(context.Context) error // how to answer it: nil error = the real request
+}
+
+func newGatedURLs(c *oss.Client) *gatedURLs {
+	return &gatedURLs{Client: c, entered: make(chan struct{}, 16), answer: make(chan func(context.Context) error, 16)}
+}
+
+func (g *gatedURLs) SignedUploadURLs(ctx context.Context, bucketKey, objectKey string, opts oss.UploadURLOptions) (*oss.SignedUpload, error) {
+	g.entered <- struct{}{}
+	if err := (<-g.answer)(ctx); err != nil {
+		return nil, err
+	}
+	return g.Client.SignedUploadURLs(ctx, bucketKey, objectKey, opts)
+}
+
+// waitForURLWaiters polls, with a deadline, until n goroutines wait for the
+// URL request another one makes (blocked on Upload.fetchMu in partURL).
+func waitForURLWaiters(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		waiting := 0
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			lock := strings.Index(g, "\nsync.(*Mutex).Lock(")
+			if lock >= 0 && strings.HasPrefix(strings.SplitN(g[lock+1:], "\n", 4)[2], "github.com/ossfs/ossfs/transfer.(*Upload).partURL(") {
+				waiting++
+			}
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines wait for URLs, want %d", waiting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Parts waiting for URLs while the request for them fails take that failure:
+// the request went through every retry already (regression: each waiting
+// part made the failing request again with every retry, so a sequential
+// writer's close waited one whole retry budget per part handed out).
+func TestUploadPartsShareAFailedURLRequest(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	g := newGatedURLs(v.c)
+	e, err := New(g, v.e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testbytes.Pattern{Seed: 8}
+	u := e.NewUpload(bucket, "urls-down", UploadOptions{})
+	const parts = 4
+	errs := make(chan error, parts)
+	put := func(n int) {
+		errs <- u.PutPart(ctx(t), n, io.NewSectionReader(p, int64(n-1)*MinPartSize, MinPartSize), MinPartSize)
+	}
+	go put(1)
+	<-g.entered
+	for n := 2; n <= parts; n++ {
+		go put(n)
+	}
+	waitForURLWaiters(t, parts-1)
+	failure := &oss.APIError{Op: oss.OpSignedS3UploadGet, Status: 500}
+	fail := func(context.Context) error { return failure }
+	g.answer <- fail
+	more := 0
+	for done := 0; done < parts; {
+		select {
+		case err := <-errs:
+			done++
+			if !errors.Is(err, failure) {
+				t.Errorf("a part put while its URL request failed: %v, want that request's failure", err)
+			}
+		case <-g.entered: // a waiting part asks again
+			more++
+			g.answer <- fail
+		}
+	}
+	if more != 0 {
+		t.Errorf("%d more URL requests made by the parts that waited, want none", more)
+	}
+	// A later part makes its own request.
+	g.answer <- func(context.Context) error { return nil }
+	if err := u.PutPart(ctx(t), 1, io.NewSectionReader(p, 0, MinPartSize), MinPartSize); err != nil {
+		t.Fatalf("a part put after the failure: %v", err)
+	}
+}
+
+// A request that failed because its caller gave up is not the service's
+// failure: a part waiting behind it makes its own.
+func TestUploadPartsDoNotShareACallersCancellation(t *testing.T) {
+	v := newEnv(t, func(o *Options) { o.PartSize = MinPartSize })
+	g := newGatedURLs(v.c)
+	e, err := New(g, v.e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testbytes.Pattern{Seed: 9}
+	u := e.NewUpload(bucket, "cancelled", UploadOptions{})
+	first, cancel := context.WithCancel(ctx(t))
+	firstErr, secondErr := make(chan error, 1), make(chan error, 1)
+	go func() { firstErr <- u.PutPart(first, 1, io.NewSectionReader(p, 0, MinPartSize), MinPartSize) }()
+	<-g.entered
+	go func() {
+		secondErr <- u.PutPart(ctx(t), 2, io.NewSectionReader(p, MinPartSize, MinPartSize), MinPartSize)
+	}()
+	waitForURLWaiters(t, 1)
+	cancel()
+	g.answer <- func(ctx context.Context) error { return ctx.Err() }
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled part: %v", err)
+	}
+	g.answer <- func(context.Context) error { return nil }
+	if err := <-secondErr; err != nil {
+		t.Fatalf("a part waiting behind a cancelled request: %v", err)
 	}
 }
 

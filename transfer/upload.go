@@ -66,6 +66,8 @@ type Upload struct {
 	uploadExp time.Time           // guarded by mu
 	urls      map[int]partURL     // guarded by mu
 	parts     map[int]*partRecord // guarded by mu
+	fetches   int                 // guarded by mu; URL requests finished
+	fetchErr  error               // guarded by mu; the last one's failure, if the service's
 }
 
 // partURL is a signed URL for one part number.
@@ -194,11 +196,17 @@ func (u *Upload) put(ctx context.Context, number int, src io.ReaderAt, size int6
 }
 
 // partURL returns a URL for the part that is not about to expire, asking for a
-// batch of URLs from this part on when needed.
+// batch of URLs from this part on when needed. A caller that waited while
+// another one's request failed takes that failure: the request already went
+// through every retry, and the parts queued behind it (a writer's background
+// parts, say) must not each spend a whole retry budget on a failing service.
 func (u *Upload) partURL(ctx context.Context, number int) (string, error) {
 	if url, ok := u.cachedURL(number); ok {
 		return url, nil
 	}
+	u.mu.Lock()
+	seen := u.fetches
+	u.mu.Unlock()
 	u.fetchMu.Lock()
 	defer u.fetchMu.Unlock()
 	if url, ok := u.cachedURL(number); ok { // fetched while we waited
@@ -209,8 +217,16 @@ func (u *Upload) partURL(ctx context.Context, number int) (string, error) {
 	if u.opts.PartsHint >= number {
 		count = min(count, u.opts.PartsHint-number+1)
 	}
+	failed := u.fetchErr
+	if u.fetches == seen {
+		failed = nil // no request finished while we waited
+	}
 	u.mu.Unlock()
+	if failed != nil {
+		return "", failed
+	}
 	su, err := u.e.c.SignedUploadURLs(ctx, u.bucket, u.key, oss.UploadURLOptions{Parts: count, FirstPart: number, UploadKey: uploadKey, Minutes: u.e.opts.URLMinutes})
+	u.fetched(ctx, err)
 	if err != nil {
 		return "", err
 	}
@@ -231,6 +247,18 @@ func (u *Upload) partURL(ctx context.Context, number int) (string, error) {
 		u.urls[number+i] = partURL{url: url, expires: expires}
 	}
 	return su.URLs[0], nil
+}
+
+// fetched records the end of a URL request. A failure that is the caller's
+// own (its context ended) is not passed on to the callers waiting.
+func (u *Upload) fetched(ctx context.Context, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.fetches++
+	u.fetchErr = nil
+	if err != nil && ctx.Err() == nil {
+		u.fetchErr = err
+	}
 }
 
 func (u *Upload) cachedURL(number int) (string, bool) {
