@@ -46,3 +46,15 @@ func TestToErrno(t *testing.T) {
 		}
 	}
 }
+
+func TestCommitErrno(t *testing.T) {
+	for in, want := range map[syscall.Errno]syscall.Errno{
+		syscall.ENOSPC: syscall.ENOSPC, syscall.EDQUOT: syscall.EDQUOT, syscall.EIO: syscall.EIO,
+		syscall.EAGAIN: syscall.EIO, syscall.EINTR: syscall.EIO, syscall.ETIMEDOUT: syscall.EIO,
+		syscall.EACCES: syscall.EIO, syscall.ENOENT: syscall.EIO,
+	} {
+		if got := commitErrno(in); got != want {
+			t.Errorf("commitErrno(%v) = %v, want %v", in, got, want)
+		}
+	}
+}

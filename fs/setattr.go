@@ -80,7 +80,7 @@ func (n *fileNode) truncate(key string, h *writeHandle, size int64) syscall.Errn
 	}
 	w.touch(time.Now())
 	if err := w.commit(f.bg); err != nil {
-		return f.errno("truncate", key, err)
+		return commitErrno(f.errno("truncate", key, err))
 	}
 	return 0
 }

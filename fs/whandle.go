@@ -78,10 +78,22 @@ func (h *writeHandle) Flush(ctx context.Context) syscall.Errno {
 	return h.commit()
 }
 
+// commitErrno is what close and fsync answer for a failed commit: the local
+// errnos of the spill disk as they are, every failure to reach or convince
+// APS (throttled, timed out, refused, ...) as EIO, which is what programs
+// expect of close(2) and fsync(2), never EAGAIN or EINTR.
+func commitErrno(e syscall.Errno) syscall.Errno {
+	switch e {
+	case syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EROFS, syscall.EIO:
+		return e
+	}
+	return syscall.EIO
+}
+
 // stage makes the changes a pending upload for the committer (AsyncCommit).
 func (h *writeHandle) stage() syscall.Errno {
 	if err := h.w.stage(h.node.fs.bg); err != nil {
-		return h.node.fs.errno("commit", h.node.keyOf(), err)
+		return commitErrno(h.node.fs.errno("commit", h.node.keyOf(), err))
 	}
 	h.mu.Lock()
 	h.changed = false
@@ -99,7 +111,7 @@ func (h *writeHandle) commit() syscall.Errno {
 	// half-way; a failure is kept as a pending upload anyway.
 	err := h.w.commit(h.node.fs.bg)
 	if err != nil {
-		return h.node.fs.errno("commit", h.node.keyOf(), err)
+		return commitErrno(h.node.fs.errno("commit", h.node.keyOf(), err))
 	}
 	h.mu.Lock()
 	h.changed = false
