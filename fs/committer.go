@@ -154,10 +154,7 @@ func (c *committer) prepare(ctx context.Context, w *wfile) (staged, transfer.Sma
 		w.startRetry(0)
 		return staged{}, transfer.SmallUpload{}, false
 	}
-	w.mu.Lock()
-	unlinked, broken := w.unlinked, w.broken
-	w.mu.Unlock()
-	if unlinked || broken != nil || !w.file.Dirty() {
+	if ok, _ := w.toCommit(); !ok {
 		w.commitMu.Unlock()
 		w.settled()
 		return staged{}, transfer.SmallUpload{}, false

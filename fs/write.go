@@ -268,14 +268,8 @@ func (w *wfile) unlink() {
 func (w *wfile) commit(ctx context.Context) error {
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
-	w.mu.Lock()
-	unlinked, broken, key := w.unlinked, w.broken, w.key
-	w.mu.Unlock()
-	if unlinked || !w.file.Dirty() {
-		return nil
-	}
-	if broken != nil {
-		return fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
+	if ok, err := w.toCommit(); !ok {
+		return err
 	}
 	err := w.upload(ctx)
 	w.mu.Lock()
@@ -286,6 +280,22 @@ func (w *wfile) commit(ctx context.Context) error {
 		w.startRetry(retryBackoff.first)
 	}
 	return err
+}
+
+// toCommit reports whether the file has changes to commit: false for an
+// unlinked or clean file, false and the error for a broken one. Called with
+// commitMu held.
+func (w *wfile) toCommit() (bool, error) {
+	w.mu.Lock()
+	unlinked, broken, key := w.unlinked, w.broken, w.key
+	w.mu.Unlock()
+	switch {
+	case unlinked || !w.file.Dirty():
+		return false, nil
+	case broken != nil:
+		return false, fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
+	}
+	return true, nil
 }
 
 // upload sends every byte as one new multipart session and completes it with
@@ -594,14 +604,8 @@ func (f *FS) loadPending() error {
 func (w *wfile) stage(ctx context.Context) error {
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
-	w.mu.Lock()
-	unlinked, broken, key := w.unlinked, w.broken, w.key
-	w.mu.Unlock()
-	if unlinked || !w.file.Dirty() {
-		return nil
-	}
-	if broken != nil {
-		return fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
+	if ok, err := w.toCommit(); !ok {
+		return err
 	}
 	// The original's bytes are fetched now: it may be replaced before the
 	// commit runs.
