@@ -213,7 +213,7 @@ func writeTransferTable(w io.Writer, rows []row) {
 // counted them during the measurement.
 func writeMountTable(w io.Writer, rows []row) {
 	head := []string{"workload", "measure", "seconds", "figure", "limit", "ratio", "OSS calls",
-		"OSS calls per endpoint", "S3 GETs", "peak RSS MiB", "CPU s mount+reader+emu+other", "target", "pass"}
+		"OSS calls per endpoint", "S3 requests", "peak RSS MiB", "CPU s mount+reader+emu+other", "target", "pass"}
 	cells := [][]string{head}
 	for _, r := range rows {
 		cells = append(cells, []string{
