@@ -242,6 +242,8 @@ func figure(v float64, unit string) string {
 	}
 	var s string
 	switch {
+	case unit == "calls/file" && v < 10:
+		s = fmt.Sprintf("%.3f", v) // 3.005 is not 3.00: the targets are ≤ 3 and ≤ 0.1
 	case v >= 100:
 		s = fmt.Sprintf("%.0f", v)
 	case v >= 10:
