@@ -255,10 +255,16 @@ func (e *env) pausedWrite(ctx context.Context, src, dst string, atPause func() e
 	if cmd.ProcessState != nil {
 		res.cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	}
-	if err == nil && werr != nil {
-		err = fmt.Errorf("reader write: %w (%v): %s", werr, context.Cause(ctx), lastLines(res.stderr, 5))
+	if err == nil {
+		err = werr
 	}
-	return res, err
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+		}
+		return res, fmt.Errorf("reader write: %w: %s", err, lastLines(res.stderr, 5))
+	}
+	return res, nil
 }
 
 // The tree of mount-cp-small: cpSmallFiles files of smallSize bytes in one
