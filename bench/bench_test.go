@@ -173,6 +173,10 @@ func TestMountRowMedian(t *testing.T) {
 	if got := e.mountRow(rowSpec{unit: "ms", lowerBetter: true}, runs).Value; got != 2 {
 		t.Errorf("lower is better: median %v, want 2", got)
 	}
+	ties := []measurement{{value: 3, seconds: 19}, {value: 3, seconds: 8}, {value: 3, seconds: 9}}
+	if got := e.mountRow(rowSpec{unit: "calls/file", lowerBetter: true}, ties).Seconds; got != 9 {
+		t.Errorf("equal figures: the run of %vs, want the median time, 9s", got)
+	}
 }
 
 func TestEndpointCalls(t *testing.T) {
@@ -195,5 +199,17 @@ func TestGCTrace(t *testing.T) {
 	}
 	if live, heap, n := gcTrace(path); live != 438 || heap != 793 || n != 2 {
 		t.Errorf("gcTrace = %v, %v, %v; want 438, 793, 2", live, heap, n)
+	}
+}
+
+func TestFigure(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		unit string
+		want string
+	}{{3.005, "calls/file", "3.005 calls/file"}, {0.051, "calls/file", "0.051 calls/file"}, {425.3, "MB/s", "425 MB/s"}, {6.31, "parts", "6.31 parts"}, {0, "s", ""}} {
+		if got := figure(c.v, c.unit); got != c.want {
+			t.Errorf("figure(%v, %q) = %q, want %q", c.v, c.unit, got, c.want)
+		}
 	}
 }

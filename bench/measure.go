@@ -25,6 +25,7 @@ type measurement struct {
 	extra         map[string]float64 // mount workloads: further figures (see row.Extra)
 	mountCalls    map[string]int64   // mount workloads: the daemon's own --stats over its life
 	mountFaults   float64            // mount workloads: the daemon's minor page faults meanwhile
+	close         *measurement       // mount-write: the close(2) after the last write, measured apart
 }
 
 // timing is one timed section of a measurement.

@@ -186,14 +186,18 @@ type rowSpec struct {
 }
 
 // mountRow builds a row from the runs of one measurement: the median run's
-// figures (by value) and the highest peak RSS of all runs.
+// figures (by value, then by time) and the highest peak RSS of all runs.
 func (e *env) mountRow(s rowSpec, runs []measurement) row {
 	sorted := slices.Clone(runs)
 	slices.SortStableFunc(sorted, func(a, b measurement) int {
+		c := cmpFloat(b.value, a.value)
 		if s.lowerBetter {
-			return cmpFloat(a.value, b.value)
+			c = -c
 		}
-		return cmpFloat(b.value, a.value)
+		if c == 0 { // equal figures (a call count): the median time
+			c = cmpFloat(a.seconds, b.seconds)
+		}
+		return c
 	})
 	m := sorted[(len(sorted)-1)/2]
 	r := row{

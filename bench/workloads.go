@@ -47,6 +47,12 @@ func workloads() []workload {
 			summary: "cat and grep -r of every file of a folder of 1,000 × 32 KiB objects: time and OSS calls per file"},
 		{name: "mount-rss", mount: true, run: runMountRSS,
 			summary: "peak RSS of the mount while dd reads a 4 × --size object with --cache-size 256MiB"},
+		{name: "mount-write", mount: true, run: runMountWrite,
+			summary: "sequential write of --size bytes through a fresh mount + close, vs curl PUTs of its part URLs + completion; close() in part uploads"},
+		{name: "mount-cp-small", mount: true, run: runMountCpSmall,
+			summary: "cp -r of a local folder of 1,000 × 32 KiB files into a fresh mount: time and OSS calls per file"},
+		{name: "mount-rsync", mount: true, run: runMountRsync,
+			summary: "rsync -a of a local tree of 1,000 files (mostly small, ten of 1-10 MiB, 21 folders) into a fresh mount, then again with nothing changed"},
 	}
 }
 

@@ -1,7 +1,7 @@
-// Command reader is the benchmark's file reader for the mount workloads: it
-// reads one file the way a workload needs and prints what it measured as one
-// JSON line on stdout. It runs as its own process so that its CPU time is
-// counted apart from the mount's and the benchmark's.
+// Command reader is the benchmark's file reader (and writer) for the mount
+// workloads: it reads or writes one file the way a workload needs and prints
+// what it measured as one JSON line on stdout. It runs as its own process so
+// that its CPU time is counted apart from the mount's and the benchmark's.
 //
 //	reader seq [-sha1] FILE
 //	    read FILE from start to end with 1 MiB reads; with -sha1 also hash it
@@ -11,9 +11,15 @@
 //	    fio does, until -count reads or -duration, whichever comes first
 //	reader ttfb FILE
 //	    open FILE and read its first 4 KiB: time to first byte
+//	reader write [-bs N] [-pause] SRC DST
+//	    copy SRC into DST (created or truncated) with N-byte writes (default
+//	    1 MiB, as dd bs=1M), timing the writes and the close(2) apart; with
+//	    -pause, print "wrote" once the last write has returned and wait for a
+//	    line on stdin before closing (the benchmark reads its counters then)
 package main
 
 import (
+	"bufio"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -30,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: reader seq|random|ttfb [flags] FILE")
+		fmt.Fprintln(os.Stderr, "usage: reader seq|random|ttfb [flags] FILE, or reader write [flags] SRC DST")
 		os.Exit(2)
 	}
 	var out any
@@ -42,6 +48,8 @@ func main() {
 		out, err = random(os.Args[2:])
 	case "ttfb":
 		out, err = ttfb(os.Args[2:])
+	case "write":
+		out, err = write(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -188,3 +196,71 @@ func ttfb(args []string) (any, error) {
 	end := time.Now()
 	return ttfbResult{OpenSeconds: opened.Sub(start).Seconds(), FirstSeconds: end.Sub(opened).Seconds(), Seconds: end.Sub(start).Seconds()}, nil
 }
+
+// writeResult is what write prints. Seconds is open + writes + close: the
+// pause between the last write and the close is not in it.
+type writeResult struct {
+	Bytes        int64   `json:"bytes"`
+	OpenSeconds  float64 `json:"openSeconds"`
+	WriteSeconds float64 `json:"writeSeconds"` // from the open's return to the last write's
+	CloseSeconds float64 `json:"closeSeconds"`
+	Seconds      float64 `json:"seconds"`
+}
+
+// pauseLine is what write -pause prints once the last write has returned.
+const pauseLine = "wrote"
+
+func write(args []string) (any, error) {
+	fs := flag.NewFlagSet("write", flag.ContinueOnError)
+	bs := fs.Int("bs", 1<<20, "bytes per write")
+	pause := fs.Bool("pause", false, "after the last write, print \""+pauseLine+"\" and wait for a line on stdin before closing")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 2 || *bs < 1 {
+		return nil, errors.New("usage: reader write [-bs N] [-pause] SRC DST")
+	}
+	src, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	buf := make([]byte, *bs)
+	var res writeResult
+	start := time.Now()
+	dst, err := os.OpenFile(fs.Arg(1), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	opened := time.Now()
+	res.Bytes, err = io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, buf)
+	if err != nil {
+		dst.Close()
+		return nil, err
+	}
+	written := time.Now()
+	if *pause {
+		fmt.Println(pauseLine)
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			dst.Close()
+			return nil, fmt.Errorf("waiting for the line that ends the pause: %w", err)
+		}
+	}
+	closeStart := time.Now()
+	if err := dst.Close(); err != nil {
+		return nil, fmt.Errorf("close: %w", err)
+	}
+	res.CloseSeconds = time.Since(closeStart).Seconds()
+	res.OpenSeconds = opened.Sub(start).Seconds()
+	res.WriteSeconds = written.Sub(opened).Seconds()
+	res.Seconds = res.OpenSeconds + res.WriteSeconds + res.CloseSeconds
+	return res, nil
+}
+
+// onlyReader and onlyWriter hide ReadFrom/WriteTo, so that io.CopyBuffer
+// makes plain read(2)s and write(2)s of the buffer's size (no
+// copy_file_range or sendfile).
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
