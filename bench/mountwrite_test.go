@@ -133,6 +133,40 @@ func TestWriteWorkloads(t *testing.T) {
 		}
 	})
 
+	t.Run("mount-cp-small-async", func(t *testing.T) {
+		const n = 30
+		rows, err := newEnv(t, "mount-cp-small-async").mountCpSmall(ctx, flatFiles(n, smallSize), "--async-commit")
+		if err != nil {
+			t.Fatal(err) // every file's size and sha1 are checked by the workload
+		}
+		c := rows[0].EmulatorCalls
+		// Every file goes up once, in batches, counted although committed
+		// after cp returned; the folder's marker alone.
+		if c[opS3Upload] != n+1 || c["batchcompleteupload"] == 0 || c["batchsigneds3upload"] != c["batchcompleteupload"] {
+			t.Errorf("calls: %v, want %d PUTs and the batch calls", c, n+1)
+		}
+		if c["signeds3upload.complete"] > 1+c["batchcompleteupload"] {
+			t.Errorf("calls: %v, want most files committed in batches", c)
+		}
+	})
+
+	t.Run("mount-rsync-async", func(t *testing.T) {
+		rows, err := newEnv(t, "mount-rsync-async").mountRsync(ctx, rsyncTree(30), "--async-commit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 4 || rows[0].Extra["filesTransferred"] != 30 || rows[0].EmulatorCalls["batchcompleteupload"] == 0 {
+			t.Fatalf("rows: %+v", rows)
+		}
+		// The stamps rsync sets after close go into the commits: no run
+		// transfers anything, not even the one with a new spill directory.
+		for _, r := range rows[1:] {
+			if r.Pass == nil || !*r.Pass {
+				t.Errorf("%s: %v files transferred, %v changed; want none", r.Measure, r.Extra["filesTransferred"], r.Extra["filesChanged"])
+			}
+		}
+	})
+
 	t.Run("mount-rsync", func(t *testing.T) {
 		rows, err := newEnv(t, "mount-rsync").mountRsync(ctx, rsyncTree(30))
 		if err != nil {

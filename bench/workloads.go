@@ -51,6 +51,10 @@ func workloads() []workload {
 			summary: "sequential write of --size bytes through a fresh mount + close, vs curl PUTs of its part URLs + completion; close() in part uploads"},
 		{name: "mount-cp-small", mount: true, run: runMountCpSmall,
 			summary: "cp -r of a local folder of 1,000 × 32 KiB files into a fresh mount: time and OSS calls per file"},
+		{name: "mount-cp-small-async", mount: true, run: runMountCpSmallAsync,
+			summary: "mount-cp-small with --async-commit: close() returns before the commit, small files are committed 25 per batch call; calls include the commits awaited at unmount"},
+		{name: "mount-rsync-async", mount: true, run: runMountRsyncAsync,
+			summary: "mount-rsync with --async-commit: the first run until its commits end (at unmount), then again with nothing changed after a remount and on that mount"},
 		{name: "mount-rsync", mount: true, run: runMountRsync,
 			summary: "rsync -a of a local tree of 1,000 files (mostly small, ten of 1-10 MiB, 21 folders) into a fresh mount, then again with nothing changed"},
 	}
