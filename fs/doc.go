@@ -57,7 +57,9 @@
 // says so, or after a failure that refused the session or its parts:
 // sessionSurvives), completes it with the size, the sha1 of the spill file
 // and the stamp as user metadata (userMeta), and then tells the namespace,
-// the date store and the node of the new version. A file under one part is
+// the date store and the node of the new version. The sha1 of a file written
+// in order from its start is kept as it is written (runningSum), so the
+// commit hashes only what the sum did not see. A file under one part is
 // read into memory once, hashed and sent from there, so the sha1 it claims is
 // of the bytes S3 checked against their MD5.
 //

@@ -60,6 +60,7 @@ func (n *fileNode) truncate(key string, h *writeHandle, size int64) syscall.Errn
 		if size == 0 {
 			h.w.emptied()
 		}
+		h.w.sum.truncated(size)
 		h.markChanged()
 		return 0
 	}
@@ -78,6 +79,7 @@ func (n *fileNode) truncate(key string, h *writeHandle, size int64) syscall.Errn
 	if size == 0 {
 		w.emptied()
 	}
+	w.sum.truncated(size)
 	w.touch(time.Now())
 	if err := w.commit(f.bg); err != nil {
 		return commitErrno(f.errno("truncate", key, err))

@@ -41,7 +41,7 @@ func (h *writeHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 func (h *writeHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	n, err := h.w.file.WriteAt(data, off)
+	n, err := h.w.sum.write(off, data, func() (int, error) { return h.w.file.WriteAt(data, off) })
 	if n > 0 || err == nil {
 		h.w.wrote(off, n)
 		h.mu.Lock()

@@ -43,6 +43,7 @@ type wfile struct {
 	node     *fileNode // guarded by mu; the node last opened on it (nil after a restart)
 
 	// Background part uploads of a sequential writer (see wrote).
+	sum        *runningSum      // the sha1 of what was written in order from the start; nil: none
 	sess       *transfer.Upload // guarded by mu; the session parts go to, nil until one is put
 	lastEnd    int64            // guarded by mu; end of the last write: a write there is sequential
 	committing bool             // guarded by mu; a commit runs: no parts are handed out
@@ -124,7 +125,11 @@ func (f *FS) openW(key string, trunc bool, mk func() (*spill.File, stamp, error)
 		}
 		f.wmu.Lock()
 		if f.wfiles[key] == nil {
-			f.wfiles[key] = &wfile{fs: f, file: file, key: key, st: st}
+			w := &wfile{fs: f, file: file, key: key, st: st}
+			if file.Size() == 0 {
+				w.sum = newRunningSum()
+			}
+			f.wfiles[key] = w
 			file = nil
 		}
 		f.wmu.Unlock()
@@ -238,8 +243,9 @@ func (w *wfile) fail(err error) {
 // earlier failed write left is gone.
 func (w *wfile) emptied() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.broken = nil
+	w.mu.Unlock()
+	w.sum.truncated(0)
 }
 
 // unlink abandons the file's changes: open handles keep their spill file, but
@@ -460,11 +466,15 @@ func reportAll(file *spill.File, parts []spill.Part, uploaded bool) {
 	}
 }
 
-// sha1 hashes the first size bytes of the spill file.
+// sha1 hashes the first size bytes of the spill file: what the running sum
+// did not see, or all of them.
 func (w *wfile) sha1(ctx context.Context, size int64) (string, error) {
-	h := sha1.New()
+	h, off := w.sum.prefix(size)
+	if h == nil {
+		h, off = sha1.New(), 0
+	}
 	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; {
+	for off < size {
 		n, err := w.file.ReadAt(ctx, buf[:min(int64(len(buf)), size-off)], off)
 		h.Write(buf[:n])
 		off += int64(n)
