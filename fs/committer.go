@@ -24,6 +24,12 @@ const (
 	batchLinger = 500 * time.Millisecond
 )
 
+// batchSettle is how long a file closed under AsyncCommit is left alone
+// before its commit: what a program does right after close (rsync: chmod,
+// utimes, rename of its temporary file) then still goes into the commit
+// instead of costing a copy, and a stamp another machine would not see.
+const batchSettle = 10 * time.Millisecond
+
 // batchSize is how many small files one round of batch calls commits.
 const batchSize = 25
 
@@ -131,12 +137,25 @@ type staged struct {
 func (c *committer) commit(ctx context.Context, batch []*wfile) {
 	var small []staged
 	var items []transfer.SmallUpload
+	var later []*wfile
 	for _, w := range batch {
+		w.mu.Lock()
+		fresh := time.Since(w.staged) < batchSettle
+		w.mu.Unlock()
+		if fresh {
+			later = append(later, w)
+			continue
+		}
 		s, item, ok := c.prepare(ctx, w)
 		if ok {
 			small, items = append(small, s), append(items, item)
 		}
 	}
+	defer func() {
+		for _, w := range later {
+			c.add(w)
+		}
+	}()
 	if len(small) == 0 {
 		return
 	}

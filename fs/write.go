@@ -38,6 +38,7 @@ type wfile struct {
 	handles  int       // guarded by mu; open handles
 	pending  bool      // guarded by mu; the last commit failed: kept as a pending upload
 	retrying bool      // guarded by mu; a background retry loop runs
+	staged   time.Time // guarded by mu; when a close last made it a pending upload (AsyncCommit)
 	unlinked bool      // guarded by mu; removed from the namespace: never committed
 	broken   error     // guarded by mu; a write or truncate failed half-way: never committed
 	node     *fileNode // guarded by mu; the node last opened on it (nil after a restart)
@@ -626,7 +627,7 @@ func (w *wfile) stage(ctx context.Context) error {
 		return err
 	}
 	w.mu.Lock()
-	w.pending = true
+	w.pending, w.staged = true, time.Now()
 	w.mu.Unlock()
 	w.fs.committer.add(w)
 	return nil
