@@ -275,6 +275,11 @@ func (w *wfile) unlink() {
 func (w *wfile) commit(ctx context.Context) error {
 	w.commitMu.Lock()
 	defer w.commitMu.Unlock()
+	return w.commitLocked(ctx)
+}
+
+// commitLocked is commit with commitMu held.
+func (w *wfile) commitLocked(ctx context.Context) error {
 	if ok, err := w.toCommit(); !ok {
 		return err
 	}
@@ -619,12 +624,16 @@ func (w *wfile) stage(ctx context.Context) error {
 		return err
 	}
 	// The original's bytes are fetched now: it may be replaced before the
-	// commit runs.
+	// commit runs. A file that cannot be staged (the original unreachable,
+	// the spill disk too full for its sidecar) is committed now instead,
+	// with the errors, pending upload and retries of a commit.
 	if err := w.file.FillAll(ctx); err != nil {
-		return err
+		key, _ := w.snapshot()
+		w.fs.log.Warn("a closed file cannot be staged; committing it now", "op", "commit", "key", key, "err", err)
+		return w.commitLocked(ctx)
 	}
 	if err := w.persist(); err != nil {
-		return err
+		return w.commitLocked(ctx)
 	}
 	w.mu.Lock()
 	w.pending, w.staged = true, time.Now()

@@ -718,3 +718,34 @@ func TestWriteAsyncCommitBatches(t *testing.T) {
 		t.Errorf("--async-commit: %.2f OSS calls per file, want at most 0.5 (%v)", perFile, calls)
 	}
 }
+
+// TestWriteAsyncCommitUnstageable: under --async-commit, a file whose
+// original cannot be fetched at close is committed as without the flag: close
+// reports the failure, the file stays pending and commits once it can.
+func TestWriteAsyncCommitUnstageable(t *testing.T) {
+	const bucket = "wasyncfail"
+	w := newWorld(t, bucket)
+	base := testbytes.Pattern{Seed: 71}.Bytes(0, 3<<20)
+	w.put(t, bucket, "base.bin", base)
+	m := mount(t, w.env, bucket, "--async-commit")
+	f, err := os.OpenFile(m.path("base.bin"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("PATCH"), 1000); err != nil {
+		t.Fatal(err)
+	}
+	w.faults(t, `[{"endpoint":"s3.download","every":1,"status":500}]`)
+	if err := f.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close with the original unreachable: %v, want EIO", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if o, err := w.c.ObjectDetails(ctx, bucket, "base.bin", oss.DetailsOptions{}); err != nil || o.SHA1 != sha1Of(base) {
+		t.Fatalf("APS holds %+v (%v), want the original", o, err)
+	}
+	w.faults(t, "")
+	want := bytes.Clone(base)
+	copy(want[1000:], "PATCH")
+	waitObject(t, w, bucket, "base.bin", want)
+}
