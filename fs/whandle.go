@@ -44,10 +44,12 @@ func (h *writeHandle) Write(ctx context.Context, data []byte, off int64) (uint32
 	n, err := h.w.sum.write(off, data, func() (int, error) { return h.w.file.WriteAt(data, off) })
 	if n > 0 || err == nil {
 		h.w.wrote(off, n)
-		h.mu.Lock()
-		h.changed = true
-		h.mu.Unlock()
 	}
+	// Changed even when nothing landed: the close of a handle whose write
+	// failed reports that failure.
+	h.mu.Lock()
+	h.changed = true
+	h.mu.Unlock()
 	if err != nil {
 		h.w.fail(err)
 		return uint32(n), h.node.fs.errno("write", h.node.keyOf(), err)

@@ -295,17 +295,19 @@ func (w *wfile) commitLocked(ctx context.Context) error {
 }
 
 // toCommit reports whether the file has changes to commit: false for an
-// unlinked or clean file, false and the error for a broken one. Called with
-// commitMu held.
+// unlinked or clean file, false and the error for a broken one (clean or
+// not). Called with commitMu held.
 func (w *wfile) toCommit() (bool, error) {
 	w.mu.Lock()
 	unlinked, broken, key := w.unlinked, w.broken, w.key
 	w.mu.Unlock()
 	switch {
-	case unlinked || !w.file.Dirty():
+	case unlinked:
 		return false, nil
-	case broken != nil:
+	case broken != nil: // even if no byte of the failed write landed
 		return false, fmt.Errorf("%q is not committed: a write to its spill file failed: %w", key, broken)
+	case !w.file.Dirty():
+		return false, nil
 	}
 	return true, nil
 }
