@@ -5,9 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -211,12 +209,8 @@ func (w *wfile) smallPlan(ctx context.Context) ([]byte, spill.CommitPlan, error)
 		reportAll(w.file, plan.Parts, false)
 		return nil, plan, fmt.Errorf("%d bytes in %d parts to upload: not one small part", plan.Size, len(plan.Parts))
 	}
-	data := make([]byte, plan.Size)
-	if _, err := plan.Parts[0].Section.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
-		reportAll(w.file, plan.Parts, false)
-		return nil, plan, fmt.Errorf("reading the spill file: %w", err)
-	}
-	return data, plan, nil
+	data, err := w.readSmall(plan)
+	return data, plan, err
 }
 
 // finish records the outcome of one small file's batch commit and releases

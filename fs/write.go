@@ -387,10 +387,9 @@ func (w *wfile) uploadOnce(ctx context.Context) error {
 	if plan.Size < transfer.MinPartSize && len(plan.Parts) == 1 {
 		// One small part: hash the very bytes that go up, as transfer checks
 		// them only by their MD5 (Upload.Complete), then send those.
-		buf := make([]byte, plan.Size)
-		if _, err := plan.Parts[0].Section.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
-			reportAll(w.file, plan.Parts, false)
-			return fmt.Errorf("reading the spill file: %w", err)
+		buf, err := w.readSmall(plan)
+		if err != nil {
+			return err
 		}
 		h := sha1.Sum(buf)
 		sum = hex.EncodeToString(h[:])
@@ -462,6 +461,17 @@ func (w *wfile) committed(obj oss.Object, st stamp) {
 			f.log.Error("a stamp is kept in memory only", "op", "commit", "key", obj.Key, "err", err)
 		}
 	}
+}
+
+// readSmall reads the one part of a plan under MinPartSize into memory; on
+// failure the part is reported not uploaded.
+func (w *wfile) readSmall(plan spill.CommitPlan) ([]byte, error) {
+	buf := make([]byte, plan.Size)
+	if _, err := plan.Parts[0].Section.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		reportAll(w.file, plan.Parts, false)
+		return nil, fmt.Errorf("reading the spill file: %w", err)
+	}
+	return buf, nil
 }
 
 func reportAll(file *spill.File, parts []spill.Part, uploaded bool) {
