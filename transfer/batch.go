@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/ossfs/ossfs/oss"
 )
@@ -143,11 +142,7 @@ func (e *Engine) uploadBatch(ctx context.Context, bucket string, items []SmallUp
 func (e *Engine) seededUpload(bucket string, it SmallUpload, su oss.SignedUpload) *Upload {
 	u := e.NewUpload(bucket, it.Key, it.Options)
 	u.uploadKey, u.uploadExp = su.UploadKey, su.UploadExpiration
-	expires := su.URLExpiration
-	if expires.IsZero() {
-		expires = e.opts.Now().Add(time.Duration(e.opts.URLMinutes) * time.Minute)
-	}
-	u.urls[1] = partURL{url: su.URLs[0], expires: expires}
+	u.urls[1] = partURL{url: su.URLs[0], expires: e.uploadURLExpiry(&su)}
 	return u
 }
 

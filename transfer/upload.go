@@ -239,10 +239,7 @@ func (u *Upload) partURL(ctx context.Context, number int) (string, error) {
 		return "", fmt.Errorf("transfer: signeds3upload for %q answered another uploadKey", u.key)
 	}
 	u.uploadKey, u.uploadExp = su.UploadKey, su.UploadExpiration
-	expires := su.URLExpiration
-	if expires.IsZero() {
-		expires = u.e.opts.Now().Add(time.Duration(u.e.opts.URLMinutes) * time.Minute)
-	}
+	expires := u.e.uploadURLExpiry(su)
 	for i, url := range su.URLs {
 		u.urls[number+i] = partURL{url: url, expires: expires}
 	}
@@ -364,4 +361,13 @@ func (u *Upload) verify(ctx context.Context, obj *oss.Object, sha1 string) (*oss
 		obj.SHA1 = d.SHA1
 	}
 	return obj, nil
+}
+
+// uploadURLExpiry is when the URLs of su expire: what APS said, else the
+// lifetime asked for from now.
+func (e *Engine) uploadURLExpiry(su *oss.SignedUpload) time.Time {
+	if !su.URLExpiration.IsZero() {
+		return su.URLExpiration
+	}
+	return e.opts.Now().Add(time.Duration(e.opts.URLMinutes) * time.Minute)
 }
