@@ -29,6 +29,11 @@ func (e *env) ossfsMountEnv(ctx context.Context, env []string, flags ...string) 
 	dir := filepath.Join(e.dir, fmt.Sprintf("mnt-%d", e.nextSeq()))
 	args := []string{"mount", "--endpoint", e.emu.endpoint, "--stats", "--log-level", "warn",
 		"--concurrency", strconv.Itoa(e.cfg.concurrency)}
+	if !slices.Contains(flags, "--spill-dir") {
+		// Its own: a spill directory serves one mount at a time, and the
+		// user's default one is not the benchmark's to fill.
+		args = append(args, "--spill-dir", e.newSpillDir())
+	}
 	args = append(append(args, flags...), benchBucket, dir)
 	return startMount(ctx, &e.run.mounts, mountSpec{
 		name: "ossfs mount", bin: e.bin, args: args, dir: dir, logPath: dir + ".log",

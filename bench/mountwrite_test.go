@@ -92,6 +92,22 @@ func TestWriteWorkloads(t *testing.T) {
 	defer cancel()
 	newEnv := testRunner(ctx, t, 20<<20+3)
 
+	// mount-random keeps a warm mount while it makes fresh ones: each mount
+	// needs a spill directory of its own (one serves one mount at a time).
+	t.Run("two mounts at once", func(t *testing.T) {
+		e := newEnv(t, "two-mounts")
+		a, err := e.ossfsMount(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.stop()
+		b, err := e.ossfsMount(ctx)
+		if err != nil {
+			t.Fatalf("a second mount while the first is up: %v", err)
+		}
+		b.stop()
+	})
+
 	t.Run("mount-write", func(t *testing.T) {
 		rows, err := runMountWrite(ctx, newEnv(t, "mount-write"))
 		if err != nil {
