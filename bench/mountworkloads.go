@@ -109,12 +109,26 @@ func (e *env) verifyFresh(ctx context.Context, key string) error {
 	return m.stop()
 }
 
-// runMountReadWarm: one mount with a block cache that holds the object, read
-// once (untimed: the fill); a loopback mount of a tmpfs copy. Per repeat,
-// after drop_caches, dd through each. Then one untimed, hashed read through
-// the ossfs mount after drop_caches, and a check that the loopback daemon
-// served every byte itself.
-func runMountReadWarm(ctx context.Context, e *env) ([]row, error) {
+// warmMounts are what the warm workloads compare: an ossfs mount whose block
+// cache holds the shared object (read through it once, untimed: the fill) and
+// a loopback mount of a tmpfs copy.
+type warmMounts struct {
+	key                string
+	ossfs, loopback    *mountProc
+	path, loopbackPath string // the object through each
+	fill               measurement
+}
+
+func (w *warmMounts) stop() {
+	if w.loopback != nil {
+		w.loopback.stop()
+	}
+	w.ossfs.stop()
+}
+
+// warmMounts makes them, after warming the emulator's store of the shared
+// object (warmStore).
+func (e *env) warmMounts(ctx context.Context) (*warmMounts, error) {
 	key, err := e.sharedObject(ctx)
 	if err != nil {
 		return nil, err
@@ -126,21 +140,37 @@ func runMountReadWarm(ctx context.Context, e *env) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer m.stop()
-	path := filepath.Join(m.dir(), key)
-	fill, res, err := e.onMount(ctx, m, dd(path))
+	w := &warmMounts{key: key, ossfs: m, path: filepath.Join(m.dir(), key)}
+	fill, res, err := e.onMount(ctx, m, dd(w.path))
+	if err == nil {
+		err = checkDD(res, e.data.size)
+	}
 	if err != nil {
+		w.stop()
 		return nil, err
 	}
-	if err := checkDD(res, e.data.size); err != nil {
-		return nil, err
-	}
+	w.fill = fill
 	logf("%s: fill read %.2fs, %d S3 GETs", e.name, fill.seconds, fill.s3Requests)
-	lb, lbPath, err := e.loopbackMount(ctx)
+	if w.loopback, w.loopbackPath, err = e.loopbackMount(ctx); err != nil {
+		w.loopback = nil
+		w.stop()
+		return nil, err
+	}
+	return w, nil
+}
+
+// runMountReadWarm: one mount with a block cache that holds the object, read
+// once (untimed: the fill); a loopback mount of a tmpfs copy. Per repeat,
+// after drop_caches, dd through each. Then one untimed, hashed read through
+// the ossfs mount after drop_caches, and a check that the loopback daemon
+// served every byte itself.
+func runMountReadWarm(ctx context.Context, e *env) ([]row, error) {
+	wm, err := e.warmMounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer lb.stop()
+	defer wm.stop()
+	m, path, lb, lbPath, fill := wm.ossfs, wm.path, wm.loopback, wm.loopbackPath, wm.fill
 	warmRun := func(mp *mountProc, p string) measureFunc {
 		return func(ctx context.Context) (measurement, error) {
 			if err := dropCaches(); err != nil {
@@ -229,14 +259,12 @@ func (e *env) randomRead(ctx context.Context, m *mountProc, path string, size in
 // (cold), and random reads on a mount whose block cache holds the object and
 // on the loopback, each after drop_caches (warm).
 func runMountRandom(ctx context.Context, e *env) ([]row, error) {
-	key, err := e.sharedObject(ctx)
+	wm, err := e.warmMounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.warmStore(ctx, key, e.data.size); err != nil {
-		return nil, err
-	}
-	flags := warmCacheFlags(e.data.size)
+	defer wm.stop()
+	key, flags := wm.key, warmCacheFlags(e.data.size)
 	ttfbRun := func(ctx context.Context) (measurement, error) {
 		m, err := e.ossfsMount(ctx, flags...)
 		if err != nil {
@@ -271,24 +299,7 @@ func runMountRandom(ctx context.Context, e *env) ([]row, error) {
 			return ms, stopFresh(&ms, m)
 		}
 	}
-	warm, err := e.ossfsMount(ctx, flags...)
-	if err != nil {
-		return nil, err
-	}
-	defer warm.stop()
-	fill, res, err := e.onMount(ctx, warm, dd(filepath.Join(warm.dir(), key)))
-	if err != nil {
-		return nil, err
-	}
-	if err := checkDD(res, e.data.size); err != nil {
-		return nil, err
-	}
-	logf("%s: fill read %.2fs, %d S3 GETs", e.name, fill.seconds, fill.s3Requests)
-	lb, lbPath, err := e.loopbackMount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lb.stop()
+	warm, warmPath, lb, lbPath := wm.ossfs, wm.path, wm.loopback, wm.loopbackPath
 	warmRun := func(m *mountProc, path string, size int) measureFunc {
 		return func(ctx context.Context) (measurement, error) {
 			if err := dropCaches(); err != nil {
@@ -297,7 +308,6 @@ func runMountRandom(ctx context.Context, e *env) ([]row, error) {
 			return e.randomRead(ctx, m, path, size)
 		}
 	}
-	warmPath := filepath.Join(warm.dir(), key)
 	ms, err := repeat(ctx, e.cfg.repeat, e.name, []measure{
 		{"time to first byte", ttfbRun},
 		{"4 KiB cold", coldRun(4 << 10)},
